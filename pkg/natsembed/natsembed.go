@@ -1,0 +1,70 @@
+// Package natsembed runs a NATS server with JetStream inside the process:
+// mfa-api's default when no MFA_NATS_URL is given, and every test's broker.
+package natsembed
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ErrNotReady is returned when the server does not accept connections in
+// time.
+var ErrNotReady = errors.New("natsembed: server not ready")
+
+// Options configures an embedded server.
+type Options struct {
+	// Host is the listen address; default 127.0.0.1.
+	Host string
+	// Port is the client port; 0 picks a free one (-1 in nats-server
+	// terms), default 4222 only when set explicitly.
+	Port int
+	// StoreDir is where JetStream keeps its files; required.
+	StoreDir string
+	// SyncInterval is how often JetStream fsyncs; zero keeps the server
+	// default (2 minutes). A negative value syncs every write.
+	SyncInterval time.Duration
+	// Name names the server in logs and cluster views.
+	Name string
+}
+
+// Start starts a server and waits until it accepts connections. It fails
+// with ErrNotReady, or an error from the server's option checks.
+func Start(o Options) (*server.Server, error) {
+	if o.StoreDir == "" {
+		return nil, errors.New("natsembed: StoreDir is required")
+	}
+	opts := &server.Options{
+		ServerName: o.Name,
+		Host:       o.Host,
+		Port:       o.Port,
+		JetStream:  true,
+		StoreDir:   o.StoreDir,
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 1 << 20,
+	}
+	if opts.Host == "" {
+		opts.Host = "127.0.0.1"
+	}
+	if opts.Port == 0 {
+		opts.Port = server.RANDOM_PORT
+	}
+	if o.SyncInterval < 0 {
+		opts.SyncAlways = true
+	} else if o.SyncInterval > 0 {
+		opts.SyncInterval = o.SyncInterval
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("natsembed: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		srv.Shutdown()
+		return nil, ErrNotReady
+	}
+	return srv, nil
+}

@@ -1,0 +1,266 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/pkg/redact"
+)
+
+// Sender delivers one opened message through a provider and returns the
+// provider's message id. An error wrapped with Permanent is dead-lettered at
+// once; any other error is retried.
+type Sender interface {
+	Send(ctx context.Context, d *events.Delivery, s events.Secret) (providerID string, err error)
+}
+
+// Config tunes a Worker. Zero values take the defaults noted.
+type Config struct {
+	// Channel is the kind of message this worker sends; required.
+	Channel events.Channel
+	// Concurrency is how many messages are sent at once; default 8.
+	Concurrency int
+	// Backoff lists the nak delays by attempt; the last repeats.
+	// Default 1s, 5s, 30s, 2m.
+	Backoff []time.Duration
+	// MaxDeliver is the number of attempts before dead-lettering;
+	// default 5.
+	MaxDeliver int
+	// AckWait is the consumer's ack deadline; default 30s. Heartbeats go
+	// out at a third of it.
+	AckWait time.Duration
+	// SendTimeout bounds one provider call; default 10s. It must be less
+	// than AckWait.
+	SendTimeout time.Duration
+	// FetchWait is how long one pull waits for messages; default 1s.
+	FetchWait time.Duration
+	// ShutdownTimeout bounds how long in-flight sends may run after the
+	// worker is asked to stop; default 15s.
+	ShutdownTimeout time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 8
+	}
+	if len(c.Backoff) == 0 {
+		c.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 5
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.SendTimeout <= 0 {
+		c.SendTimeout = 10 * time.Second
+	}
+	if c.FetchWait <= 0 {
+		c.FetchWait = time.Second
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	return c
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.Channel != events.ChannelEmail && c.Channel != events.ChannelSMS {
+		return events.ErrUnknownChannel
+	}
+	if c.SendTimeout >= c.AckWait {
+		return fmt.Errorf("send timeout %s must be shorter than ack wait %s", c.SendTimeout, c.AckWait)
+	}
+	return nil
+}
+
+// Worker runs the delivery loop for one channel.
+type Worker struct {
+	cfg    Config
+	js     jetstream.JetStream
+	ring   *keyring.AEAD
+	sender Sender
+	log    *slog.Logger
+	now    func() time.Time
+
+	cons jetstream.Consumer
+	sent jetstream.KeyValue
+}
+
+// New returns a worker; Run starts it.
+func New(cfg Config, js jetstream.JetStream, ring *keyring.AEAD, sender Sender, log *slog.Logger) *Worker {
+	cfg = cfg.withDefaults()
+	return &Worker{cfg: cfg, js: js, ring: ring, sender: sender, now: time.Now,
+		log: log.With(slog.String(logging.KeyChannel, cfg.Channel.String()))}
+}
+
+// Setup creates or updates the channel's durable consumer with this
+// worker's settings and opens the sent-marker bucket. It fails when the
+// streams do not exist yet (mfa-api creates them) or JetStream is down.
+func (w *Worker) Setup(ctx context.Context) error {
+	if err := w.cfg.Validate(); err != nil {
+		return err
+	}
+	cc := events.ConsumerConfig(w.cfg.Channel, events.ConsumerOptions{
+		AckWait: w.cfg.AckWait, MaxDeliver: w.cfg.MaxDeliver,
+	})
+	cons, err := w.js.CreateOrUpdateConsumer(ctx, events.StreamDelivery, cc)
+	if err != nil {
+		return fmt.Errorf("setting up consumer %s: %w", cc.Durable, err)
+	}
+	sent, err := w.js.KeyValue(ctx, events.BucketSent)
+	if err != nil {
+		return fmt.Errorf("opening bucket %s: %w", events.BucketSent, err)
+	}
+	w.cons, w.sent = cons, sent
+	return nil
+}
+
+// Run pulls and handles messages until ctx is cancelled, then waits up to
+// ShutdownTimeout for in-flight sends; those still running are cancelled
+// and naked. Setup must have succeeded first. Run returns nil on a clean
+// stop.
+func (w *Worker) Run(ctx context.Context) error {
+	if w.cons == nil {
+		return errors.New("worker: Setup was not called")
+	}
+	// Sends get their own context, cancelled only at the hard deadline,
+	// so a stop request lets them finish.
+	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelSends()
+
+	slots := make(chan struct{}, w.cfg.Concurrency)
+	var wg sync.WaitGroup
+	w.log.Info("worker started", slog.Int("concurrency", w.cfg.Concurrency))
+	for ctx.Err() == nil {
+		n := w.acquire(ctx, slots)
+		if n == 0 {
+			break
+		}
+		got := w.fetch(ctx, n, func(m jetstream.Msg) {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-slots }()
+				w.handle(sendCtx, m)
+			}()
+		})
+		for i := got; i < n; i++ {
+			<-slots
+		}
+	}
+	return w.drain(&wg, cancelSends)
+}
+
+// acquire blocks for one free slot, then takes every other free one, and
+// returns how many it holds (0 when ctx ended first).
+func (w *Worker) acquire(ctx context.Context, slots chan struct{}) int {
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0
+	}
+	n := 1
+	for n < cap(slots) {
+		select {
+		case slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// fetch pulls up to n messages, passing each to start as it arrives, and
+// returns how many arrived.
+func (w *Worker) fetch(ctx context.Context, n int, start func(jetstream.Msg)) int {
+	batch, err := w.cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.FetchWait))
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("fetch failed", logging.Err(err))
+			sleep(ctx, w.cfg.FetchWait)
+		}
+		return 0
+	}
+	got := 0
+	for m := range batch.Messages() {
+		got++
+		start(m)
+	}
+	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+		w.log.Warn("fetch ended with error", logging.Err(err))
+	}
+	return got
+}
+
+func (w *Worker) drain(wg *sync.WaitGroup, cancelSends context.CancelFunc) error {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		w.log.Info("worker stopped")
+		return nil
+	case <-time.After(w.cfg.ShutdownTimeout):
+	}
+	// Cancelled sends fail as temporary and are naked for another worker.
+	cancelSends()
+	<-done
+	w.log.Warn("worker stopped at deadline; unfinished sends were handed back")
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// attemptOf returns the message's delivery count (1 on first delivery).
+func attemptOf(m jetstream.Msg) int {
+	md, err := m.Metadata()
+	if err != nil {
+		return 1
+	}
+	return int(md.NumDelivered)
+}
+
+// backoff returns the nak delay after the given failed attempt.
+func (w *Worker) backoff(attempt int) time.Duration {
+	i := min(max(attempt-1, 0), len(w.cfg.Backoff)-1)
+	return w.cfg.Backoff[i]
+}
+
+// scrub removes the destination and code from provider error text, which
+// often quotes the recipient back.
+func scrub(text string, s events.Secret) string {
+	if s.Destination != "" {
+		text = strings.ReplaceAll(text, s.Destination, redact.Destination(s.Destination))
+	}
+	if s.Code != "" {
+		text = strings.ReplaceAll(text, s.Code, "******")
+	}
+	if len(text) > 300 {
+		text = text[:300]
+	}
+	return text
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

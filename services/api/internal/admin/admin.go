@@ -1,0 +1,108 @@
+// Package admin is mfa-api's operator API, served on its own listener
+// (MFA_ADMIN_ADDR) behind a static bearer token (MFA_ADMIN_TOKEN). mfactl is
+// a thin client of it. Operations that need challenge state or keys run
+// here, inside the process that holds them.
+package admin
+
+import (
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
+)
+
+// Deps are what the admin API needs.
+type Deps struct {
+	Token   string
+	Clients *clients.Registry
+	Keys    *oauth.Keys
+	Logger  *slog.Logger
+}
+
+type server struct {
+	Deps
+}
+
+// errUnauthorized is a missing or wrong admin token.
+var errUnauthorized = errors.New("admin token required")
+
+// New returns the admin API's handler.
+func New(d Deps) *echo.Echo {
+	s := &server{Deps: d}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(httpio.WithRequestID, middleware.Recover(), httpio.NoStore, s.authorize)
+
+	g := e.Group("/admin/v1")
+	g.POST("/clients", s.createClient)
+	g.GET("/clients", s.listClients)
+	g.GET("/clients/:id", s.getClient)
+	g.PATCH("/clients/:id", s.updateClient)
+	g.POST("/clients/:id/disable", s.setDisabled(true))
+	g.POST("/clients/:id/enable", s.setDisabled(false))
+	g.POST("/clients/:id/rotate-secret", s.rotateSecret)
+	g.POST("/keys/rotate", s.rotateKeys)
+	g.GET("/keys", s.listKeys)
+	return e
+}
+
+func (s *server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
+	want := []byte("Bearer " + s.Token)
+	return func(c echo.Context) error {
+		got := []byte(c.Request().Header.Get(echo.HeaderAuthorization))
+		if subtle.ConstantTimeCompare(got, want) != 1 {
+			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="ciam-mfa-admin"`)
+			return errUnauthorized
+		}
+		return next(c)
+	}
+}
+
+// handleError maps errors to the same body shape as the public API.
+func (s *server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, code, msg := classify(err)
+	level := slog.LevelDebug
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	s.Logger.Log(c.Request().Context(), level, "admin request failed",
+		slog.String(logging.KeyRequestID, httpio.RequestID(c)),
+		slog.String(logging.KeyPath, c.Path()), slog.Int(logging.KeyStatus, status), logging.Err(err))
+	_ = c.JSON(status, httpio.ErrorBody{Status: "FAILED", Code: code, Message: msg})
+}
+
+func classify(err error) (int, string, string) {
+	var re *httpio.RequestError
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &re):
+		return http.StatusBadRequest, "INVALID_REQUEST", re.Msg
+	case errors.Is(err, clients.ErrInvalidSpec):
+		return http.StatusBadRequest, "INVALID_REQUEST", err.Error()
+	case errors.Is(err, errUnauthorized):
+		return http.StatusUnauthorized, "UNAUTHORIZED", "admin token required"
+	case errors.Is(err, clients.ErrNotFound):
+		return http.StatusNotFound, "NOT_FOUND", "no such client"
+	case errors.Is(err, httpio.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is too large"
+	case errors.Is(err, httpio.ErrMediaType):
+		return http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"
+	case errors.As(err, &he) && he.Code < 500:
+		return he.Code, strings.ToUpper(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")),
+			http.StatusText(he.Code)
+	}
+	return http.StatusInternalServerError, "INTERNAL", "internal error"
+}

@@ -1,0 +1,242 @@
+package admin
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+)
+
+// maxAdminBody bounds admin request bodies (templates are larger).
+const maxAdminBody = 256 << 10
+
+// policyJSON is a client's OTP policy in seconds.
+type policyJSON struct {
+	CodeLength            int `json:"codeLength,omitempty"`
+	LifetimeSeconds       int `json:"lifetimeSeconds,omitempty"`
+	MaxLifetimeSeconds    int `json:"maxLifetimeSeconds,omitempty"`
+	MaxAttempts           int `json:"maxAttempts,omitempty"`
+	ResendCooldownSeconds int `json:"resendCooldownSeconds,omitempty"`
+	MaxResends            int `json:"maxResends,omitempty"`
+}
+
+func (p policyJSON) toStore() store.OTPPolicy {
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	return store.OTPPolicy{CodeLength: p.CodeLength, Lifetime: sec(p.LifetimeSeconds),
+		MaxLifetime: sec(p.MaxLifetimeSeconds), MaxAttempts: p.MaxAttempts,
+		ResendCooldown: sec(p.ResendCooldownSeconds), MaxResends: p.MaxResends}
+}
+
+func policyOf(p store.OTPPolicy) policyJSON {
+	sec := func(d time.Duration) int { return int(d / time.Second) }
+	return policyJSON{CodeLength: p.CodeLength, LifetimeSeconds: sec(p.Lifetime),
+		MaxLifetimeSeconds: sec(p.MaxLifetime), MaxAttempts: p.MaxAttempts,
+		ResendCooldownSeconds: sec(p.ResendCooldown), MaxResends: p.MaxResends}
+}
+
+// clientRequest creates or updates a client; on update, absent fields are
+// left as they are.
+type clientRequest struct {
+	Name            *string     `json:"name"`
+	Scopes          []string    `json:"scopes"`
+	DeviceTypes     []string    `json:"deviceTypes"`
+	Templates       []string    `json:"templates"`
+	DefaultTemplate *string     `json:"defaultTemplate"`
+	Policy          *policyJSON `json:"policy"`
+}
+
+type secretView struct {
+	CreatedAt time.Time  `json:"createdAt"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+type clientView struct {
+	ClientID        string       `json:"clientId"`
+	Name            string       `json:"name"`
+	Scopes          []string     `json:"scopes"`
+	DeviceTypes     []string     `json:"deviceTypes"`
+	Templates       []string     `json:"templates"`
+	DefaultTemplate string       `json:"defaultTemplate,omitempty"`
+	Disabled        bool         `json:"disabled"`
+	Policy          policyJSON   `json:"policy"`
+	Secrets         []secretView `json:"secrets"`
+	CreatedAt       time.Time    `json:"createdAt"`
+	UpdatedAt       time.Time    `json:"updatedAt"`
+}
+
+func viewOf(c *store.Client) clientView {
+	v := clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Templates: c.Templates,
+		DefaultTemplate: c.DefaultTemplate, Disabled: c.Disabled, Policy: policyOf(c.Policy),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, DeviceTypes: []string{}, Secrets: []secretView{}}
+	for _, d := range c.DeviceTypes {
+		v.DeviceTypes = append(v.DeviceTypes, d.String())
+	}
+	for _, s := range c.Secrets {
+		sv := secretView{CreatedAt: s.CreatedAt}
+		if !s.ExpiresAt.IsZero() {
+			sv.ExpiresAt = &s.ExpiresAt
+		}
+		v.Secrets = append(v.Secrets, sv)
+	}
+	return v
+}
+
+type createdClient struct {
+	ClientID     string     `json:"clientId"`
+	ClientSecret string     `json:"clientSecret"`
+	Client       clientView `json:"client"`
+}
+
+func decode(c echo.Context, v any) error {
+	body, err := httpio.ReadBody(c, maxAdminBody)
+	if err != nil {
+		return err
+	}
+	return httpio.DecodeStrict(body, v)
+}
+
+func deviceTypes(names []string) ([]store.DeviceType, error) {
+	out := make([]store.DeviceType, 0, len(names))
+	for _, n := range names {
+		d, ok := store.ParseDeviceType(n)
+		if !ok {
+			return nil, httpio.BadRequest("deviceTypes: each must be EMAIL, SMS or TOTP")
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *server) createClient(c echo.Context) error {
+	var req clientRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	spec := clients.Spec{Scopes: req.Scopes, Templates: req.Templates}
+	if req.Name != nil {
+		spec.Name = *req.Name
+	}
+	if req.DefaultTemplate != nil {
+		spec.DefaultTemplate = *req.DefaultTemplate
+	}
+	if req.Policy != nil {
+		spec.Policy = req.Policy.toStore()
+	}
+	dts, err := deviceTypes(req.DeviceTypes)
+	if err != nil {
+		return err
+	}
+	spec.DeviceTypes = dts
+	cl, secret, err := s.Clients.Create(spec)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, createdClient{ClientID: cl.ID, ClientSecret: secret, Client: viewOf(cl)})
+}
+
+func (s *server) listClients(c echo.Context) error {
+	out := []clientView{}
+	for _, cl := range s.Clients.List() {
+		out = append(out, viewOf(cl))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"clients": out})
+}
+
+func (s *server) getClient(c echo.Context) error {
+	cl, ok := s.Clients.Get(c.Param("id"))
+	if !ok {
+		return clients.ErrNotFound
+	}
+	return c.JSON(http.StatusOK, viewOf(cl))
+}
+
+func (s *server) updateClient(c echo.Context) error {
+	var req clientRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	dts, err := deviceTypes(req.DeviceTypes)
+	if err != nil {
+		return err
+	}
+	cl, err := s.Clients.Update(c.Param("id"), func(cl *store.Client) error {
+		if req.Name != nil {
+			cl.Name = *req.Name
+		}
+		if req.Scopes != nil {
+			cl.Scopes = req.Scopes
+		}
+		if req.DeviceTypes != nil {
+			cl.DeviceTypes = dts
+		}
+		if req.Templates != nil {
+			cl.Templates = req.Templates
+		}
+		if req.DefaultTemplate != nil {
+			cl.DefaultTemplate = *req.DefaultTemplate
+		}
+		if req.Policy != nil {
+			cl.Policy = req.Policy.toStore()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewOf(cl))
+}
+
+func (s *server) setDisabled(disabled bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cl, err := s.Clients.Update(c.Param("id"), func(cl *store.Client) error {
+			cl.Disabled = disabled
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, viewOf(cl))
+	}
+}
+
+type rotateRequest struct {
+	GraceSeconds *int `json:"graceSeconds"`
+}
+
+func (s *server) rotateSecret(c echo.Context) error {
+	var req rotateRequest
+	if c.Request().ContentLength != 0 {
+		if err := decode(c, &req); err != nil {
+			return err
+		}
+	}
+	grace := 24 * time.Hour
+	if req.GraceSeconds != nil {
+		if *req.GraceSeconds < 0 || *req.GraceSeconds > 30*86400 {
+			return httpio.BadRequest("graceSeconds must be 0 to 2592000")
+		}
+		grace = time.Duration(*req.GraceSeconds) * time.Second
+	}
+	secret, err := s.Clients.RotateSecret(c.Param("id"), grace)
+	if err != nil {
+		return err
+	}
+	cl, _ := s.Clients.Get(c.Param("id"))
+	return c.JSON(http.StatusOK, createdClient{ClientID: cl.ID, ClientSecret: secret, Client: viewOf(cl)})
+}
+
+func (s *server) rotateKeys(c echo.Context) error {
+	kid, err := s.Keys.Rotate()
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"activeKid": kid, "jwks": s.Keys.JWKS()})
+}
+
+func (s *server) listKeys(c echo.Context) error {
+	return c.JSON(http.StatusOK, s.Keys.JWKS())
+}

@@ -1,0 +1,55 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/envconf"
+)
+
+func loader(env map[string]string) *envconf.Loader {
+	return envconf.New(func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+}
+
+func TestLoad_ProductionFailsClosed(t *testing.T) {
+	_, err := Load(loader(map[string]string{"MFA_DATA_DIR": t.TempDir()}))
+	if err == nil {
+		t.Fatal("Load without keys succeeded in production mode")
+	}
+	for _, name := range []string{"MFA_ISSUER", "MFA_ADMIN_TOKEN", "MFA_HMAC_KEYS",
+		"MFA_DELIVERY_KEYS", "MFA_DATA_KEYS"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not name %s: %v", name, err)
+		}
+	}
+}
+
+func TestLoad_DevGeneratesKeys(t *testing.T) {
+	dir := t.TempDir()
+	c, err := Load(loader(map[string]string{"MFA_PROFILE": "dev", "MFA_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HMACKeys == "" || c.DeliveryKeys == "" || c.DataKeys == "" || c.AdminToken == "" {
+		t.Fatalf("dev profile left keys empty: %+v", c)
+	}
+	again, err := Load(loader(map[string]string{"MFA_PROFILE": "dev", "MFA_DATA_DIR": dir}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.DeliveryKeys != c.DeliveryKeys {
+		t.Error("a second start generated different delivery keys")
+	}
+}
+
+func TestLoad_Malformed(t *testing.T) {
+	_, err := Load(loader(map[string]string{"MFA_PROFILE": "dev", "MFA_DATA_DIR": t.TempDir(),
+		"MFA_TOKEN_TTL": "soon", "MFA_TRUSTED_PROXIES": "10.0.0.0/33"}))
+	if err == nil || !strings.Contains(err.Error(), "MFA_TOKEN_TTL") ||
+		!strings.Contains(err.Error(), "MFA_TRUSTED_PROXIES") {
+		t.Fatalf("Load error = %v, want both malformed variables named", err)
+	}
+}

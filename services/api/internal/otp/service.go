@@ -1,0 +1,255 @@
+package otp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/pkg/redact"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/destination"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/keyedhash"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+)
+
+// Publisher puts a delivery event into JetStream and returns once it is
+// acknowledged.
+type Publisher interface {
+	Publish(ctx context.Context, d *events.Delivery) error
+}
+
+// Templates reports the version of a template that exists, or fails.
+type Templates interface {
+	Version(clientID, name string) (int, error)
+}
+
+// Service issues and validates challenges. It is safe for concurrent use.
+type Service struct {
+	store     *store.Store
+	hasher    *keyedhash.Hasher
+	data      *keyring.AEAD
+	delivery  *keyring.AEAD
+	pub       Publisher
+	templates Templates
+	policy    Policy
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// Deps are what a Service needs.
+type Deps struct {
+	Store     *store.Store
+	Hasher    *keyedhash.Hasher
+	DataKeys  *keyring.AEAD
+	Delivery  *keyring.AEAD
+	Publisher Publisher
+	Templates Templates
+	Policy    Policy
+	Logger    *slog.Logger
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// NewService returns a Service.
+func NewService(d Deps) *Service {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Policy.CodeLength == 0 {
+		d.Policy = DefaultPolicy
+	}
+	return &Service{store: d.Store, hasher: d.Hasher, data: d.DataKeys, delivery: d.Delivery,
+		pub: d.Publisher, templates: d.Templates, policy: d.Policy, log: d.Logger, now: d.Now}
+}
+
+// Request asks for a challenge.
+type Request struct {
+	UserName    string
+	DeviceType  store.DeviceType
+	Email       string
+	PhoneNumber string
+	Template    string
+	Locale      string
+	// ExpiresIn is the requested lifetime; zero takes the policy's.
+	ExpiresIn time.Duration
+}
+
+// target is a parsed destination.
+type target struct {
+	address string
+	key     string
+}
+
+// Create validates r, stores a challenge and, for email and SMS, publishes
+// its delivery. It returns only once both are durable. It fails with an
+// *InputError, ErrDeviceType, ErrTemplate, ErrExpiry, or ErrUnavailable
+// (nothing is left stored).
+func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (*store.Challenge, error) {
+	p := s.policy.For(client.Policy)
+	c, dest, err := s.prepare(client, p, r)
+	if err != nil {
+		return nil, err
+	}
+	code := ""
+	if c.DeviceType != store.DeviceTOTP {
+		code = NewCode(p.CodeLength)
+		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
+	}
+	if err := s.store.CreateChallenge(c); err != nil {
+		return nil, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
+	}
+	if c.DeviceType == store.DeviceTOTP {
+		return c, nil
+	}
+	if err := s.publish(ctx, client, c, 0, events.Secret{
+		Code: code, Destination: dest.address, UserName: c.UserName,
+	}); err != nil {
+		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID))
+	}
+	return c, nil
+}
+
+// prepare checks the request against the client and builds the challenge.
+func (s *Service) prepare(client *store.Client, p Policy, r Request) (*store.Challenge, target, error) {
+	if !client.Allows(r.DeviceType) {
+		return nil, target{}, ErrDeviceType
+	}
+	lifetime := p.Lifetime
+	if r.ExpiresIn != 0 {
+		if r.ExpiresIn < MinLifetime || r.ExpiresIn > p.MaxLifetime {
+			return nil, target{}, ErrExpiry
+		}
+		lifetime = r.ExpiresIn
+	}
+	now := s.now().UTC()
+	c := &store.Challenge{
+		ID: store.NewChallengeID(), ClientID: client.ID, UserName: r.UserName,
+		DeviceType: r.DeviceType, State: store.ChallengePending, Generation: 1,
+		MaxAttempts: p.MaxAttempts, Locale: r.Locale,
+		CreatedAt: now, ExpiresAt: now.Add(lifetime), SentAt: now,
+	}
+	if r.DeviceType == store.DeviceTOTP {
+		return c, target{}, nil
+	}
+	dest, err := parseTarget(r)
+	if err != nil {
+		return nil, target{}, err
+	}
+	name := r.Template
+	if name == "" {
+		name = client.DefaultTemplate
+	}
+	if name == "" || !client.AllowsTemplate(name) {
+		return nil, target{}, ErrTemplate
+	}
+	version, err := s.templates.Version(client.ID, name)
+	if err != nil {
+		return nil, target{}, ErrTemplate
+	}
+	c.Template, c.TemplateVersion = name, version
+	c.LimitKey = dest.key
+	c.MaskedDestination = redact.Destination(dest.address)
+	c.SealedDestination = s.data.Seal([]byte(dest.address), []byte(c.ID))
+	return c, dest, nil
+}
+
+func parseTarget(r Request) (target, error) {
+	switch r.DeviceType {
+	case store.DeviceEmail:
+		e, err := destination.ParseEmail(r.Email, destination.EmailOptions{})
+		if err != nil {
+			return target{}, err
+		}
+		return target{address: e.Address, key: "email:" + e.Key}, nil
+	case store.DeviceSMS:
+		ph, err := destination.ParsePhone(r.PhoneNumber, destination.PhoneOptions{})
+		if err != nil {
+			return target{}, err
+		}
+		return target{address: ph.E164, key: "phone:" + ph.E164}, nil
+	default:
+		return target{}, ErrDeviceType
+	}
+}
+
+// publish seals the secret into a delivery event and publishes it.
+func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Challenge, replay int, secret events.Secret) error {
+	ch, _ := c.DeviceType.Channel()
+	d := &events.Delivery{
+		AuthID: c.ID, ClientID: c.ClientID, Channel: ch, Generation: c.Generation,
+		Replay: replay, Template: c.Template, TemplateVersion: c.TemplateVersion,
+		Locale: c.Locale, AppName: client.Name, CreatedAt: s.now().UTC(), ExpiresAt: c.ExpiresAt,
+	}
+	if err := d.Seal(s.delivery, secret); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if err := s.pub.Publish(ctx, d); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Get returns the challenge authID of client. It fails with ErrNotFound,
+// also for another client's challenge.
+func (s *Service) Get(clientID, authID string) (*store.Challenge, error) {
+	c, err := s.store.GetChallenge(authID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.ClientID != clientID) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return c, nil
+}
+
+// Validate checks code against challenge authID of client. It returns nil
+// when the code is right and consumes the challenge. It fails with
+// ErrNotFound, ErrAlreadyUsed, ErrLocked, ErrExpired or an
+// *InvalidCodeError, in that order of precedence, or ErrUnavailable.
+func (s *Service) Validate(ctx context.Context, client *store.Client, authID, code string) error {
+	var outcome error
+	err := s.store.UpdateChallenge(authID, func(c *store.Challenge) (bool, error) {
+		var write bool
+		write, outcome = s.check(client.ID, c, code)
+		return write, nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if outcome == nil {
+		s.log.Debug("challenge validated", slog.String(logging.KeyAuthID, authID),
+			slog.String(logging.KeyClientID, client.ID))
+	}
+	return outcome
+}
+
+// check decides one validation inside the write transaction. It may run
+// more than once; it only touches c and its results.
+func (s *Service) check(clientID string, c *store.Challenge, code string) (bool, error) {
+	now := s.now().UTC()
+	switch {
+	case c.ClientID != clientID:
+		return false, ErrNotFound
+	case c.State == store.ChallengeValidated:
+		return false, ErrAlreadyUsed
+	case c.Locked():
+		return false, ErrLocked
+	case c.State == store.ChallengeCancelled || c.Expired(now):
+		return false, ErrExpired
+	}
+	ok := c.DeviceType != store.DeviceTOTP &&
+		verifyCode(s.hasher, c.HashKeyID, c.CodeHash, c.ID, c.Generation, code)
+	if ok {
+		c.State, c.ValidatedAt = store.ChallengeValidated, now
+		return true, nil
+	}
+	c.Attempts++
+	return true, &InvalidCodeError{Remaining: c.MaxAttempts - c.Attempts}
+}

@@ -1,0 +1,153 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// challengeKey returns the 16-byte key of an auth id, or false when the id
+// is not a UUID.
+func challengeKey(id string) ([]byte, bool) {
+	u, err := uuid.Parse(id)
+	if err != nil || len(id) != 36 {
+		return nil, false
+	}
+	return u[:], true
+}
+
+// NewChallengeID returns a new time-ordered auth id (UUIDv7).
+func NewChallengeID() string {
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// CreateChallenge stores a new challenge, sharing the commit with other
+// concurrent writes. It fails with ErrExists when the id is taken.
+func (s *Store) CreateChallenge(c *Challenge) error {
+	key, ok := challengeKey(c.ID)
+	if !ok {
+		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return fmt.Errorf("encoding challenge: %w", err)
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketChallenges)
+		if b.Get(key) != nil {
+			return ErrExists
+		}
+		return b.Put(key, raw)
+	})
+}
+
+// GetChallenge returns the challenge with id. It fails with ErrNotFound,
+// also for an id that is not a UUID.
+func (s *Store) GetChallenge(id string) (*Challenge, error) {
+	key, ok := challengeKey(id)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	var c Challenge
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketChallenges), key, &c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// UpdateChallenge reads the challenge with id, passes it to fn and stores
+// it again if fn returns true, all in one batched write transaction, so
+// that concurrent updates of one challenge are serialised.
+//
+// fn may run more than once and must set its outcomes afresh on every run.
+// When fn returns an error the transaction is rolled back and the error
+// returned. UpdateChallenge fails with ErrNotFound (fn not called) when the
+// challenge does not exist.
+func (s *Store) UpdateChallenge(id string, fn func(c *Challenge) (bool, error)) error {
+	key, ok := challengeKey(id)
+	if !ok {
+		return ErrNotFound
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		return updateChallengeTx(tx, key, fn)
+	})
+}
+
+func updateChallengeTx(tx *bolt.Tx, key []byte, fn func(*Challenge) (bool, error)) error {
+	b := tx.Bucket(bucketChallenges)
+	var c Challenge
+	if err := getJSON(b, key, &c); err != nil {
+		return err
+	}
+	write, err := fn(&c)
+	if err != nil || !write {
+		return err
+	}
+	return putJSON(b, key, &c)
+}
+
+// DeleteChallenge removes a challenge; a missing one is not an error.
+func (s *Store) DeleteChallenge(id string) error {
+	key, ok := challengeKey(id)
+	if !ok {
+		return nil
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketChallenges).Delete(key)
+	})
+}
+
+// SweepChallenges deletes up to limit challenges created before cutoff
+// and returns how many it deleted. Ids are time-ordered, so it reads from
+// the front of the bucket and stops at the first newer one.
+func (s *Store) SweepChallenges(cutoff time.Time, limit int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketChallenges)
+		var doomed [][]byte
+		c := b.Cursor()
+		for k, _ := c.First(); k != nil && len(doomed) < limit; k, _ = c.Next() {
+			if !createdBefore(k, cutoff) {
+				break
+			}
+			doomed = append(doomed, append([]byte(nil), k...))
+		}
+		for _, k := range doomed {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, err
+}
+
+// createdBefore reads the millisecond timestamp of a UUIDv7 key.
+func createdBefore(key []byte, cutoff time.Time) bool {
+	if len(key) != 16 {
+		return true
+	}
+	var ms int64
+	for _, b := range key[:6] {
+		ms = ms<<8 | int64(b)
+	}
+	return ms < cutoff.UnixMilli()
+}
+
+// CountChallenges returns the number of stored challenges.
+func (s *Store) CountChallenges() (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketChallenges).Stats().KeyN
+		return nil
+	})
+	return n, err
+}

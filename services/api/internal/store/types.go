@@ -1,0 +1,247 @@
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+)
+
+// DeviceType is the factor a challenge is answered with.
+type DeviceType int
+
+// The device types.
+const (
+	DeviceEmail DeviceType = iota + 1
+	DeviceSMS
+	DeviceTOTP
+)
+
+// DeviceTypes lists every device type.
+var DeviceTypes = []DeviceType{DeviceEmail, DeviceSMS, DeviceTOTP}
+
+// String returns the API name: "EMAIL", "SMS" or "TOTP".
+func (d DeviceType) String() string {
+	switch d {
+	case DeviceEmail:
+		return "EMAIL"
+	case DeviceSMS:
+		return "SMS"
+	case DeviceTOTP:
+		return "TOTP"
+	default:
+		return "DEVICE(" + strconv.Itoa(int(d)) + ")"
+	}
+}
+
+// ParseDeviceType parses an API name, case-sensitively as the API is.
+func ParseDeviceType(s string) (DeviceType, bool) {
+	for _, d := range DeviceTypes {
+		if d.String() == s {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// Channel returns the delivery channel of an out-of-band device type.
+func (d DeviceType) Channel() (events.Channel, bool) {
+	switch d {
+	case DeviceEmail:
+		return events.ChannelEmail, true
+	case DeviceSMS:
+		return events.ChannelSMS, true
+	default:
+		return 0, false
+	}
+}
+
+// MarshalText encodes the device type by name.
+func (d DeviceType) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText decodes a device type name.
+func (d *DeviceType) UnmarshalText(b []byte) error {
+	v, ok := ParseDeviceType(strings.ToUpper(string(b)))
+	if !ok {
+		return fmt.Errorf("%w: device type %q", ErrCorrupt, b)
+	}
+	*d = v
+	return nil
+}
+
+// ChallengeState is a challenge's stored state. Locked and expired are not
+// stored: they follow from the attempt count and the clock.
+type ChallengeState int
+
+// The stored challenge states.
+const (
+	ChallengePending ChallengeState = iota + 1
+	ChallengeValidated
+	ChallengeCancelled
+)
+
+// String returns the state's name.
+func (s ChallengeState) String() string {
+	switch s {
+	case ChallengePending:
+		return "PENDING"
+	case ChallengeValidated:
+		return "VALIDATED"
+	case ChallengeCancelled:
+		return "CANCELLED"
+	default:
+		return "STATE(" + strconv.Itoa(int(s)) + ")"
+	}
+}
+
+// DeliveryRecord is one entry of a challenge's delivery history.
+type DeliveryRecord struct {
+	Generation int          `json:"generation"`
+	Replay     int          `json:"replay,omitempty"`
+	State      events.State `json:"state"`
+	Attempt    int          `json:"attempt,omitempty"`
+	ProviderID string       `json:"providerId,omitempty"`
+	Reason     string       `json:"reason,omitempty"`
+	Error      string       `json:"error,omitempty"`
+	At         time.Time    `json:"at"`
+}
+
+// maxHistory bounds the delivery history kept per challenge.
+const maxHistory = 32
+
+// Challenge is one OTP challenge. The code is never stored, only its keyed
+// hash; the destination is stored sealed under the data key.
+type Challenge struct {
+	ID         string         `json:"id"`
+	ClientID   string         `json:"clientId"`
+	UserName   string         `json:"userName"`
+	DeviceType DeviceType     `json:"deviceType"`
+	State      ChallengeState `json:"state"`
+
+	// SealedDestination is the address or number as it is sent to.
+	SealedDestination []byte `json:"dest,omitempty"`
+	// MaskedDestination is safe to show and log.
+	MaskedDestination string `json:"maskedDest,omitempty"`
+	// LimitKey is the canonical destination that limits count against.
+	LimitKey string `json:"limitKey,omitempty"`
+
+	CodeHash    []byte `json:"codeHash,omitempty"`
+	HashKeyID   string `json:"hashKey,omitempty"`
+	Generation  int    `json:"generation"`
+	Replays     int    `json:"replays,omitempty"`
+	Attempts    int    `json:"attempts"`
+	MaxAttempts int    `json:"maxAttempts"`
+	Resends     int    `json:"resends,omitempty"`
+
+	Template        string `json:"template,omitempty"`
+	TemplateVersion int    `json:"templateVersion,omitempty"`
+	Locale          string `json:"locale,omitempty"`
+
+	CreatedAt   time.Time `json:"createdAt"`
+	ExpiresAt   time.Time `json:"expiresAt"`
+	SentAt      time.Time `json:"sentAt"`
+	ValidatedAt time.Time `json:"validatedAt,omitzero"`
+	CancelledAt time.Time `json:"cancelledAt,omitzero"`
+
+	Deliveries []DeliveryRecord `json:"deliveries,omitempty"`
+}
+
+// Locked reports whether every attempt has been used.
+func (c *Challenge) Locked() bool { return c.Attempts >= c.MaxAttempts }
+
+// Expired reports whether the code's lifetime is over at now.
+func (c *Challenge) Expired(now time.Time) bool { return !now.Before(c.ExpiresAt) }
+
+// Live reports whether the challenge can still be validated at now.
+func (c *Challenge) Live(now time.Time) bool {
+	return c.State == ChallengePending && !c.Locked() && !c.Expired(now)
+}
+
+// AddDelivery appends a history entry, dropping the oldest beyond a bound.
+func (c *Challenge) AddDelivery(r DeliveryRecord) {
+	c.Deliveries = append(c.Deliveries, r)
+	if n := len(c.Deliveries); n > maxHistory {
+		c.Deliveries = append(c.Deliveries[:0], c.Deliveries[n-maxHistory:]...)
+	}
+}
+
+// Secret is one client secret, stored as a keyed hash.
+type Secret struct {
+	Hash      []byte    `json:"hash"`
+	KeyID     string    `json:"keyId"`
+	CreatedAt time.Time `json:"createdAt"`
+	// ExpiresAt is when a rotated-out secret stops working; zero for the
+	// current secret.
+	ExpiresAt time.Time `json:"expiresAt,omitzero"`
+}
+
+// OTPPolicy is a client's code policy. Zero fields take the service
+// defaults.
+type OTPPolicy struct {
+	CodeLength     int           `json:"codeLength,omitempty"`
+	Lifetime       time.Duration `json:"lifetime,omitempty"`
+	MaxLifetime    time.Duration `json:"maxLifetime,omitempty"`
+	MaxAttempts    int           `json:"maxAttempts,omitempty"`
+	ResendCooldown time.Duration `json:"resendCooldown,omitempty"`
+	MaxResends     int           `json:"maxResends,omitempty"`
+}
+
+// Client is an application allowed to call the API.
+type Client struct {
+	ID              string       `json:"id"`
+	Name            string       `json:"name"`
+	Secrets         []Secret     `json:"secrets"`
+	Scopes          []string     `json:"scopes"`
+	DeviceTypes     []DeviceType `json:"deviceTypes"`
+	Templates       []string     `json:"templates"`
+	DefaultTemplate string       `json:"defaultTemplate,omitempty"`
+	Disabled        bool         `json:"disabled,omitempty"`
+	Policy          OTPPolicy    `json:"policy"`
+	CreatedAt       time.Time    `json:"createdAt"`
+	UpdatedAt       time.Time    `json:"updatedAt"`
+}
+
+// Allows reports whether the client may use device type d.
+func (c *Client) Allows(d DeviceType) bool {
+	for _, x := range c.DeviceTypes {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowsTemplate reports whether the client may use template name.
+func (c *Client) AllowsTemplate(name string) bool {
+	for _, t := range c.Templates {
+		if t == name || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+// HasScope reports whether the client may be granted scope.
+func (c *Client) HasScope(scope string) bool {
+	for _, s := range c.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// SigningKey is a JWT signing key. The private key is sealed under the
+// data key.
+type SigningKey struct {
+	ID            string    `json:"kid"`
+	Algorithm     string    `json:"alg"`
+	Public        []byte    `json:"public"`
+	SealedPrivate []byte    `json:"sealedPrivate"`
+	CreatedAt     time.Time `json:"createdAt"`
+	// RetiredAt is when the key stopped signing; it is still published
+	// until tokens it signed have expired.
+	RetiredAt time.Time `json:"retiredAt,omitzero"`
+}
