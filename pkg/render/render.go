@@ -218,7 +218,6 @@ func (t *Template) chain(locale string) []*variant {
 	return out
 }
 
-
 func (t *Template) pick(locale, file string) (func(*bytes.Buffer, Data) error, error) {
 	for _, v := range t.chain(locale) {
 		switch {

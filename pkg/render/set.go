@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"sync"
 )
@@ -75,4 +76,19 @@ func (s *Set) Names() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Defaults returns the built-in templates, overridden or extended by the
+// folders of dir when it is not empty.
+func Defaults(builtin fs.FS, dir string) (*Set, error) {
+	s, err := LoadFS(builtin)
+	if err != nil {
+		return nil, fmt.Errorf("built-in templates: %w", err)
+	}
+	if dir != "" {
+		if err := s.AddFS(os.DirFS(dir)); err != nil {
+			return nil, fmt.Errorf("templates in %s: %w", dir, err)
+		}
+	}
+	return s, nil
 }

@@ -312,4 +312,3 @@ func (a *App) sweep(ctx context.Context) {
 		}
 	}
 }
-

@@ -2,7 +2,6 @@ package app
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
@@ -19,14 +18,9 @@ type catalog struct {
 var _ otp.Templates = (*catalog)(nil)
 
 func loadTemplates(dir string) (*catalog, error) {
-	set, err := render.LoadFS(templates.FS)
+	set, err := render.Defaults(templates.FS, dir)
 	if err != nil {
-		return nil, fmt.Errorf("built-in templates: %w", err)
-	}
-	if dir != "" {
-		if err := set.AddFS(os.DirFS(dir)); err != nil {
-			return nil, fmt.Errorf("MFA_TEMPLATES_DIR: %w", err)
-		}
+		return nil, fmt.Errorf("MFA_TEMPLATES_DIR: %w", err)
 	}
 	return &catalog{set: set}, nil
 }

@@ -1,0 +1,61 @@
+// Command mfa-email-worker sends OTP emails: it pulls delivery events from
+// the shared JetStream consumer, renders the challenge's template and sends
+// it over SMTP. Run as many as the load needs; each message goes to one.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/envconf"
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/pkg/render"
+	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
+	"github.com/ciam-mfa/ciam-mfa/services/email-worker/internal/config"
+	"github.com/ciam-mfa/ciam-mfa/services/email-worker/internal/smtpsend"
+	"github.com/ciam-mfa/ciam-mfa/templates"
+)
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	cfg, err := config.Load(envconf.FromEnviron())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mfa-email-worker: configuration:\n%v\n", err)
+		return 2
+	}
+	log, err := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "mfa-email-worker: %v\n", err)
+		return 2
+	}
+	tpls, err := render.Defaults(templates.FS, cfg.TemplatesDir)
+	if err != nil {
+		log.Error("templates failed to load", logging.Err(err))
+		return 1
+	}
+	sender, err := smtpsend.New(smtpsend.Options{
+		Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+		Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS, HELO: cfg.HELO,
+		From: cfg.From, FromName: cfg.FromName, Timeout: cfg.Worker.SendTimeout,
+		PoolSize: cfg.Worker.Concurrency,
+	}, tpls, log)
+	if err != nil {
+		log.Error("smtp sender failed to start", logging.Err(err))
+		return 1
+	}
+	defer sender.Close()
+	if err := worker.Serve(ctx, cfg.Common, "mfa-email-worker", sender, log); err != nil {
+		log.Error("worker stopped with error", logging.Err(err))
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,237 @@
+// Package smtpsend renders a delivery's email template and sends it over
+// SMTP with go-mail, reusing a small pool of server connections.
+//
+// Failures are classified for the delivery loop: a 4xx reply, a refused or
+// dropped connection or a timeout is temporary; a 5xx reply to the sender,
+// the recipient or the message is permanent.
+package smtpsend
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/render"
+	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
+)
+
+// Options configures a Sender.
+type Options struct {
+	Host     string
+	Port     int
+	Username string
+	Password string
+	// TLS is "none", "starttls" or "tls".
+	TLS string
+	// HELO is the name sent in EHLO; default the host name.
+	HELO string
+	// From and FromName are the default sender.
+	From, FromName string
+	// Timeout bounds each SMTP command; default 10s.
+	Timeout time.Duration
+	// PoolSize is how many connections are kept open; default 16.
+	PoolSize int
+	// TLSConfig overrides the TLS settings, for tests.
+	TLSConfig *tls.Config
+}
+
+// Sender sends rendered emails. It is safe for concurrent use.
+type Sender struct {
+	client    *mail.Client
+	pool      chan *smtp.Client
+	templates *render.Set
+	from      string
+	fromName  string
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+var _ worker.Sender = (*Sender)(nil)
+
+// New returns a Sender. It does not connect until the first send. It fails
+// when the options are inconsistent.
+func New(o Options, templates *render.Set, log *slog.Logger) (*Sender, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.PoolSize <= 0 {
+		o.PoolSize = 16
+	}
+	opts := []mail.Option{mail.WithPort(o.Port), mail.WithTimeout(o.Timeout)}
+	switch o.TLS {
+	case "none":
+		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	case "tls":
+		opts = append(opts, mail.WithSSL())
+	default:
+		opts = append(opts, mail.WithTLSPolicy(mail.TLSMandatory))
+	}
+	if o.TLSConfig != nil {
+		opts = append(opts, mail.WithTLSConfig(o.TLSConfig))
+	}
+	if o.HELO != "" {
+		opts = append(opts, mail.WithHELO(o.HELO))
+	}
+	if o.Username != "" {
+		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
+			mail.WithUsername(o.Username), mail.WithPassword(o.Password))
+	}
+	client, err := mail.NewClient(o.Host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp client: %w", err)
+	}
+	return &Sender{client: client, pool: make(chan *smtp.Client, o.PoolSize), templates: templates,
+		from: o.From, fromName: o.FromName, log: log, now: time.Now}, nil
+}
+
+// Send renders and sends d to the destination in s, returning the
+// message's Message-ID.
+func (s *Sender) Send(ctx context.Context, d *events.Delivery, sec events.Secret) (string, error) {
+	msg, err := s.message(d, sec)
+	if err != nil {
+		return "", err
+	}
+	if err := s.deliver(ctx, msg); err != nil {
+		return "", classify(err)
+	}
+	return msg.GetMessageID(), nil
+}
+
+// message builds the email; a template or address problem is permanent.
+func (s *Sender) message(d *events.Delivery, sec events.Secret) (*mail.Msg, error) {
+	tpl, err := s.templates.Get(d.Template)
+	if err != nil {
+		return nil, worker.Permanent("unknown-template", err)
+	}
+	email, err := tpl.Email(d.Locale, render.DataFor(d, sec, s.now()))
+	if err != nil {
+		return nil, worker.Permanent("template-error", err)
+	}
+	from, fromName := s.from, s.fromName
+	if d.Sender.FromAddress != "" {
+		from, fromName = d.Sender.FromAddress, d.Sender.FromName
+	}
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := m.FromFormat(fromName, from); err != nil {
+		return nil, worker.Permanent("bad-sender", err)
+	}
+	if err := m.To(sec.Destination); err != nil {
+		return nil, worker.Permanent("bad-recipient", err)
+	}
+	if d.Sender.ReplyTo != "" {
+		if err := m.ReplyTo(d.Sender.ReplyTo); err != nil {
+			return nil, worker.Permanent("bad-reply-to", err)
+		}
+	}
+	m.Subject(email.Subject)
+	m.SetMessageID()
+	m.SetDate()
+	m.SetGenHeader(mail.Header("Auto-Submitted"), "auto-generated")
+	m.SetGenHeader(mail.Header("X-Auto-Response-Suppress"), "All")
+	m.SetBodyString(mail.TypeTextPlain, email.Text)
+	m.AddAlternativeString(mail.TypeTextHTML, email.HTML)
+	return m, nil
+}
+
+// deliver sends msg on a pooled connection, redialling once if the pooled
+// one turns out to be dead.
+func (s *Sender) deliver(ctx context.Context, msg *mail.Msg) error {
+	conn, pooled, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	err = s.client.SendWithSMTPClient(conn, msg)
+	if err != nil && pooled && deadConn(err) {
+		s.discard(conn)
+		if conn, err = s.dial(ctx); err != nil {
+			return err
+		}
+		err = s.client.SendWithSMTPClient(conn, msg)
+	}
+	if err != nil && deadConn(err) {
+		s.discard(conn)
+		return err
+	}
+	s.release(conn)
+	return err
+}
+
+func (s *Sender) conn(ctx context.Context) (*smtp.Client, bool, error) {
+	select {
+	case c := <-s.pool:
+		return c, true, nil
+	default:
+	}
+	c, err := s.dial(ctx)
+	return c, false, err
+}
+
+func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
+	c, err := s.client.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to smtp server: %w", err)
+	}
+	return c, nil
+}
+
+func (s *Sender) release(c *smtp.Client) {
+	select {
+	case s.pool <- c:
+	default:
+		_ = s.client.CloseWithSMTPClient(c)
+	}
+}
+
+func (s *Sender) discard(c *smtp.Client) {
+	_ = s.client.CloseWithSMTPClient(c)
+}
+
+// Close closes the pooled connections.
+func (s *Sender) Close() error {
+	for {
+		select {
+		case c := <-s.pool:
+			s.discard(c)
+		default:
+			return nil
+		}
+	}
+}
+
+// deadConn reports whether err means the connection, not the message,
+// failed.
+func deadConn(err error) bool {
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		return se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPReset ||
+			se.Reason == mail.ErrWriteContent || se.Reason == mail.ErrSMTPDataClose && se.ErrorCode() == 0
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, mail.ErrNoActiveConnection)
+}
+
+// classify marks permanent SMTP failures for the delivery loop.
+func classify(err error) error {
+	var se *mail.SendError
+	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode() < 500 {
+		return err
+	}
+	switch se.Reason {
+	case mail.ErrSMTPRcptTo:
+		return worker.Permanent("recipient-rejected", err)
+	case mail.ErrSMTPMailFrom:
+		return worker.Permanent("sender-rejected", err)
+	case mail.ErrSMTPData, mail.ErrSMTPDataClose:
+		return worker.Permanent("message-rejected", err)
+	default:
+		return err
+	}
+}
