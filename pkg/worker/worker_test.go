@@ -1,0 +1,278 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
+)
+
+// fakeSender answers each call from a script, then succeeds.
+type fakeSender struct {
+	mu     sync.Mutex
+	script []error
+	sent   []events.Secret
+	calls  int
+}
+
+func (f *fakeSender) Send(_ context.Context, _ *events.Delivery, s events.Secret) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if len(f.script) > 0 {
+		err := f.script[0]
+		f.script = f.script[1:]
+		if err != nil {
+			return "", err
+		}
+	}
+	f.sent = append(f.sent, s)
+	return "provider-1", nil
+}
+
+func (f *fakeSender) counts() (calls, sent int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls, len(f.sent)
+}
+
+type harness struct {
+	t    *testing.T
+	js   jetstream.JetStream
+	ring *keyring.AEAD
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	srv := natsembed.StartForTest(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := events.EnsureBuckets(ctx, js, 1); err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.NewAEAD(keyring.Generate("d1", 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{t: t, js: js, ring: ring}
+}
+
+// run starts a worker with test-speed timings and stops it at cleanup.
+func (h *harness) run(sender Sender, tune func(*Config)) {
+	h.t.Helper()
+	cfg := Config{Channel: events.ChannelEmail, Concurrency: 4, MaxDeliver: 4,
+		Backoff: []time.Duration{20 * time.Millisecond}, AckWait: 2 * time.Second,
+		SendTimeout: time.Second, FetchWait: 100 * time.Millisecond, ShutdownTimeout: time.Second}
+	if tune != nil {
+		tune(&cfg)
+	}
+	w := New(cfg, h.js, h.ring, sender, logging.Discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := w.Setup(ctx); err != nil {
+		h.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	h.t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			h.t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+func (h *harness) publish(authID string, expiresIn time.Duration) *events.Delivery {
+	h.t.Helper()
+	d := &events.Delivery{AuthID: authID, ClientID: "c1", Channel: events.ChannelEmail, Generation: 1,
+		Template: "demotemplate", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(expiresIn)}
+	if err := d.Seal(h.ring, events.Secret{Code: "123456", Destination: "jon@example.com"}); err != nil {
+		h.t.Fatal(err)
+	}
+	data, err := d.Marshal()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	msg := nats.NewMsg(d.Channel.DeliverySubject())
+	msg.Data = data
+	msg.Header.Set(events.HeaderMsgID, d.MsgID())
+	if _, err := h.js.PublishMsg(context.Background(), msg); err != nil {
+		h.t.Fatal(err)
+	}
+	return d
+}
+
+// statuses polls MFA_STATUS until want states arrived for authID.
+func (h *harness) statuses(authID string, want int) []events.State {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got []events.State
+		cons, err := h.js.OrderedConsumer(context.Background(), events.StreamStatus, jetstream.OrderedConsumerConfig{})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		batch, err := cons.FetchNoWait(1000)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		for m := range batch.Messages() {
+			st, err := events.UnmarshalStatus(m.Data())
+			if err == nil && st.AuthID == authID {
+				got = append(got, st.State)
+			}
+		}
+		if len(got) >= want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// dlq returns the dead letters stored so far.
+func (h *harness) dlq() []jetstream.Msg {
+	h.t.Helper()
+	cons, err := h.js.OrderedConsumer(context.Background(), events.StreamDLQ, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	batch, err := cons.FetchNoWait(100)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var out []jetstream.Msg
+	for m := range batch.Messages() {
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestWorker_Sends(t *testing.T) {
+	h := newHarness(t)
+	fs := &fakeSender{}
+	h.run(fs, nil)
+	d := h.publish("a-1", time.Minute)
+	if got := h.statuses("a-1", 1); len(got) != 1 || got[0] != events.StateSent {
+		t.Fatalf("statuses = %v, want [sent]", got)
+	}
+	if _, err := mustKV(t, h.js).Get(context.Background(), events.SentKey(d)); err != nil {
+		t.Errorf("sent marker missing: %v", err)
+	}
+	if _, sent := fs.counts(); sent != 1 {
+		t.Errorf("sent %d, want 1", sent)
+	}
+}
+
+func TestWorker_RetriesTemporaryFailures(t *testing.T) {
+	h := newHarness(t)
+	fs := &fakeSender{script: []error{errors.New("421 busy"), errors.New("connection refused")}}
+	h.run(fs, nil)
+	h.publish("a-2", time.Minute)
+	got := h.statuses("a-2", 3)
+	want := []events.State{events.StateFailed, events.StateFailed, events.StateSent}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("statuses = %v, want %v", got, want)
+	}
+	if len(h.dlq()) != 0 {
+		t.Error("a message that got through was dead-lettered")
+	}
+}
+
+func TestWorker_DeadLetters(t *testing.T) {
+	tests := []struct {
+		name   string
+		script []error
+		reason string
+		calls  int
+	}{
+		{"permanent", []error{Permanent("recipient-rejected", errors.New("550 <jon@example.com> unknown"))},
+			"recipient-rejected", 1},
+		{"attempts exhausted", []error{errors.New("t1"), errors.New("t2"), errors.New("t3"), errors.New("t4")},
+			"attempts-exhausted", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			fs := &fakeSender{script: tt.script}
+			h.run(fs, nil)
+			h.publish("a-3", time.Minute)
+			got := h.statuses("a-3", tt.calls)
+			if last := got[len(got)-1]; last != events.StateDeadLettered {
+				t.Fatalf("statuses = %v, want dead-lettered last", got)
+			}
+			dl := h.dlq()
+			if len(dl) != 1 {
+				t.Fatalf("%d dead letters, want 1", len(dl))
+			}
+			hdr := dl[0].Headers()
+			if hdr.Get(events.HeaderReason) != tt.reason || hdr.Get(events.HeaderDestination) != "j***@e***.com" {
+				t.Errorf("dead letter headers = %v", hdr)
+			}
+			if e := hdr.Get(events.HeaderLastError); e == "" || containsAny(e, "jon@example.com", "123456") {
+				t.Errorf("last error %q is empty or carries the destination or code", e)
+			}
+			if calls, _ := fs.counts(); calls != tt.calls {
+				t.Errorf("sender called %d times, want %d", calls, tt.calls)
+			}
+		})
+	}
+}
+
+func TestWorker_SkipsExpiredAndDuplicates(t *testing.T) {
+	h := newHarness(t)
+	fs := &fakeSender{}
+	h.run(fs, nil)
+	h.publish("a-4", -time.Second)
+	if got := h.statuses("a-4", 1); len(got) != 1 || got[0] != events.StateExpired {
+		t.Fatalf("statuses = %v, want [expired]", got)
+	}
+
+	d := &events.Delivery{AuthID: "a-5", Channel: events.ChannelEmail, Generation: 1}
+	if _, err := mustKV(t, h.js).Put(context.Background(), events.SentKey(d), []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	h.publish("a-5", time.Minute)
+	h.publish("a-6", time.Minute)
+	h.statuses("a-6", 1)
+	if calls, _ := fs.counts(); calls != 1 {
+		t.Errorf("sender called %d times, want 1 (a-6 only)", calls)
+	}
+}
+
+func mustKV(t *testing.T, js jetstream.JetStream) jetstream.KeyValue {
+	t.Helper()
+	kv, err := js.KeyValue(context.Background(), events.BucketSent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Starts the whole system on loopback in the dev profile: Mailpit, mfa-api
+# (with embedded JetStream), the email and SMS workers. Ctrl-C stops all of
+# it. MFA_* variables in the environment override the dev defaults.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export MFA_PROFILE=dev
+export MFA_DATA_DIR="${MFA_DATA_DIR:-var}"
+mkdir -p "$MFA_DATA_DIR"
+log="$MFA_DATA_DIR/log"
+mkdir -p "$log"
+
+pids=()
+stopping=
+stop() {
+	stopping=1
+	trap - INT TERM EXIT
+	echo
+	echo "stopping..."
+	for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	echo "stopped."
+}
+trap stop INT TERM EXIT
+
+start() { # name, command...
+	local name=$1; shift
+	"$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+	pids+=($!)
+}
+
+wait_for() { # url, what
+	for _ in $(seq 1 100); do
+		curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	echo "$2 did not come up; see the output above" >&2
+	exit 1
+}
+
+start mailpit bin/mailpit --disable-version-check --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 \
+	--database "$MFA_DATA_DIR/mailpit.db"
+wait_for http://127.0.0.1:8025/api/v1/info "Mailpit"
+start api bin/mfa-api
+wait_for http://127.0.0.1:8080/readyz "mfa-api"
+start email bin/mfa-email-worker
+start sms bin/mfa-sms-worker
+
+cat <<TXT
+
+  CIAM MFA is running (dev profile).
+    API          http://127.0.0.1:8080      (OpenAPI: /openapi.yaml)
+    admin API    http://127.0.0.1:8081
+    NATS         nats://127.0.0.1:4222
+    Mailpit      SMTP 127.0.0.1:1025, mail at http://127.0.0.1:8025/view/latest.txt
+    SMS outbox   $MFA_DATA_DIR/sms-outbox.jsonl
+    credentials  $MFA_DATA_DIR/dev.env
+
+  Try it (README "Try it"):  . $MFA_DATA_DIR/dev.env   then the curl commands.
+  Ctrl-C stops everything.
+
+TXT
+wait -n "${pids[@]}" || true
+[ -n "$stopping" ] || echo "a process exited; stopping the rest" >&2
