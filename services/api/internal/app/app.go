@@ -258,7 +258,10 @@ func (a *App) Run(ctx context.Context) error {
 // close releases NATS, the embedded server and the store, in that order.
 func (a *App) close() error {
 	var errs []error
-	if a.nc != nil {
+	if a.nc != nil && !a.nc.IsConnected() {
+		a.nc.Close() // nothing can be flushed to a server that is gone
+	}
+	if a.nc != nil && !a.nc.IsClosed() {
 		if err := a.nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			errs = append(errs, fmt.Errorf("draining nats: %w", err))
 		}
@@ -312,3 +315,7 @@ func (a *App) sweep(ctx context.Context) {
 		}
 	}
 }
+
+// Store returns the open store, for tests and benchmarks that check what
+// was (or was not) written.
+func (a *App) Store() *store.Store { return a.store }
