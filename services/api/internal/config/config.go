@@ -49,7 +49,8 @@ type Config struct {
 	// default 127.0.0.1:4222.
 	NATSListen string
 	// NATSSyncInterval is how often the embedded JetStream fsyncs
-	// (MFA_NATS_SYNC_INTERVAL); default 2m, "always" is -1ns.
+	// (MFA_NATS_SYNC_INTERVAL); default the server's 2m; "always" (-1)
+	// fsyncs every write.
 	NATSSyncInterval time.Duration
 	// StreamReplicas is the replica count of every stream
 	// (MFA_STREAM_REPLICAS); default 1.
@@ -129,7 +130,11 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.TokenTTL = l.Duration("MFA_TOKEN_TTL", 15*time.Minute)
 	c.NATSURL = l.String("MFA_NATS_URL", "")
 	c.NATSListen = l.String("MFA_NATS_LISTEN", "127.0.0.1:4222")
-	c.NATSSyncInterval = l.Duration("MFA_NATS_SYNC_INTERVAL", 0)
+	if l.String("MFA_NATS_SYNC_INTERVAL", "") == "always" {
+		c.NATSSyncInterval = -1
+	} else {
+		c.NATSSyncInterval = l.Duration("MFA_NATS_SYNC_INTERVAL", 0)
+	}
 	c.StreamReplicas = l.Int("MFA_STREAM_REPLICAS", 1)
 	c.HMACKeys = l.Required("MFA_HMAC_KEYS")
 	c.DeliveryKeys = l.Required("MFA_DELIVERY_KEYS")
