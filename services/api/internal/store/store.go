@@ -126,7 +126,7 @@ func getJSON(b *bolt.Bucket, key []byte, v any) error {
 		return ErrNotFound
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrCorrupt, key, err)
+		return fmt.Errorf("%w: key %x: %w", ErrCorrupt, key, err)
 	}
 	return nil
 }

@@ -58,8 +58,14 @@ func (d DeviceType) Channel() (events.Channel, bool) {
 	}
 }
 
-// MarshalText encodes the device type by name.
-func (d DeviceType) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+// MarshalText encodes the device type by name. It fails for a value that
+// is not one of the device types.
+func (d DeviceType) MarshalText() ([]byte, error) {
+	if d < DeviceEmail || d > DeviceTOTP {
+		return nil, fmt.Errorf("%w: device type %d", ErrCorrupt, int(d))
+	}
+	return []byte(d.String()), nil
+}
 
 // UnmarshalText decodes a device type name.
 func (d *DeviceType) UnmarshalText(b []byte) error {
