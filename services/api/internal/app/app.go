@@ -33,6 +33,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
 
 // App is a running mfa-api.
@@ -49,6 +50,7 @@ type App struct {
 	keys    *oauth.Keys
 	tokens  *oauth.Tokens
 	otp     *otp.Service
+	totp    *totp.Service
 
 	public, admin     *http.Server
 	publicLn, adminLn net.Listener
@@ -159,9 +161,10 @@ func (a *App) buildServices() error {
 	}
 	a.tokens = oauth.NewTokens(oauth.Config{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience,
 		TTL: a.cfg.TokenTTL}, a.keys, a.clients)
+	a.totp = totp.NewService(a.store, dataKeys, totp.Settings{}, nil)
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,
-		Publisher: delivery.NewPublisher(a.js, a.cfg.PublishTimeout), Templates: tpls,
+		Publisher: delivery.NewPublisher(a.js, a.cfg.PublishTimeout), Templates: tpls, TOTP: a.totp,
 		Policy: otp.DefaultPolicy, Logger: a.log,
 	})
 	return nil
@@ -169,7 +172,7 @@ func (a *App) buildServices() error {
 
 func (a *App) listen() error {
 	pub := httpapi.New(httpapi.Deps{
-		OTP: a.otp, Tokens: a.tokens, Keys: a.keys, Clients: a.clients, Ready: a.ready,
+		OTP: a.otp, TOTP: a.totp, Tokens: a.tokens, Keys: a.keys, Clients: a.clients, Ready: a.ready,
 		Logger: a.log, Issuer: a.cfg.Issuer, MaxBody: a.cfg.MaxBody,
 		TrustedProxies: a.cfg.TrustedProxies,
 	})
@@ -312,6 +315,11 @@ func (a *App) sweep(ctx context.Context) {
 		}
 		if total > 0 {
 			a.log.Info("swept challenges", slog.Int(logging.KeyCount, total))
+		}
+		if n, err := a.store.SweepPendingEnrollments(time.Now(), 5000); err != nil {
+			a.log.Warn("enrollment sweep failed", logging.Err(err))
+		} else if n > 0 {
+			a.log.Info("swept unconfirmed enrollments", slog.Int(logging.KeyCount, n))
 		}
 	}
 }

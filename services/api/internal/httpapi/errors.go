@@ -13,6 +13,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
 
 // Public error codes, as the OpenAPI document lists them.
@@ -86,6 +87,15 @@ var errorTable = []struct {
 	{httpio.ErrTooLarge, publicError{http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body is too large"}},
 	{httpio.ErrMediaType, publicError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 		"Content-Type must be application/json"}},
+	{totp.ErrNotFound, publicError{http.StatusNotFound, CodeNotFound, "no such enrollment"}},
+	{totp.ErrExists, publicError{http.StatusConflict, CodeEnrollmentExists,
+		"the user already has an active enrollment; delete it first"}},
+	{totp.ErrLocked, publicError{http.StatusGone, CodeLocked, "too many wrong codes; enroll again"}},
+	{totp.ErrInvalidCode, publicError{http.StatusBadRequest, CodeOTPInvalid, "the code is not valid"}},
+	{totp.ErrParams, publicError{http.StatusBadRequest, CodeInvalidRequest,
+		"this client's TOTP parameters are not supported"}},
+	{totp.ErrUnavailable, publicError{http.StatusServiceUnavailable, CodeUnavailable,
+		"the service cannot take the request now; retry later"}},
 	{otp.ErrUnavailable, publicError{http.StatusServiceUnavailable, CodeUnavailable,
 		"the service cannot take the request now; nothing was stored, retry later"}},
 }
@@ -142,11 +152,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		pub := classify(err)
 		body := httpio.ErrorBody{Status: "FAILED", Code: pub.code, Message: pub.message}
-		var ice *otp.InvalidCodeError
+		var left interface{ RemainingAttempts() int }
 		switch {
-		case errors.As(err, &ice):
-			body.RemainingAttempts = &ice.Remaining
-		case errors.Is(err, otp.ErrLocked):
+		case errors.As(err, &left):
+			n := left.RemainingAttempts()
+			body.RemainingAttempts = &n
+		case errors.Is(err, otp.ErrLocked), errors.Is(err, totp.ErrLocked):
 			zero := 0
 			body.RemainingAttempts = &zero
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
 
 // DefaultMaxBody is the default request body limit, 16 KiB.
@@ -22,6 +23,7 @@ const DefaultMaxBody = 16 << 10
 // Deps are what the public API needs.
 type Deps struct {
 	OTP     *otp.Service
+	TOTP    *totp.Service
 	Tokens  *oauth.Tokens
 	Keys    *oauth.Keys
 	Clients *clients.Registry
@@ -71,6 +73,12 @@ func New(d Deps) *echo.Echo {
 	v1.GET("/otp/:authId", s.getOTP, requireScope(clients.ScopeOTPSend))
 	v1.POST("/otp/validate", s.validateOTPBody, requireScope(clients.ScopeOTPValidate))
 	v1.POST("/otp/:authId/validate", s.validateOTP, requireScope(clients.ScopeOTPValidate))
+	totpScope := requireScope(clients.ScopeTOTPManage)
+	v1.POST("/totp/enrollments", s.enroll, totpScope)
+	v1.GET("/totp/enrollments/:id", s.getEnrollment, totpScope)
+	v1.GET("/totp/enrollments/:id/qr.png", s.enrollmentQR, totpScope)
+	v1.POST("/totp/enrollments/:id/activate", s.activateEnrollment, totpScope)
+	v1.DELETE("/totp/enrollments/:id", s.deleteEnrollment, totpScope)
 	return e
 }
 

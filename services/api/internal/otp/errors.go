@@ -35,6 +35,9 @@ func (e *InvalidCodeError) Error() string {
 // Is makes errors.Is(err, ErrInvalidCode) true.
 func (e *InvalidCodeError) Is(target error) bool { return target == ErrInvalidCode }
 
+// RemainingAttempts returns the attempts left.
+func (e *InvalidCodeError) RemainingAttempts() int { return e.Remaining }
+
 // InputError is a request field that fails validation; Field names it and
 // Err is the public reason.
 type InputError struct {

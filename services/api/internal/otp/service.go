@@ -22,6 +22,13 @@ type Publisher interface {
 	Publish(ctx context.Context, d *events.Delivery) error
 }
 
+// TOTPVerifier checks an authenticator code against an enrollment (nil
+// when the user has none, which never matches) and returns the step to
+// record.
+type TOTPVerifier interface {
+	Verify(e *store.Enrollment, code string, now time.Time) (int64, bool)
+}
+
 // Templates reports the version of a template that exists, or fails.
 type Templates interface {
 	Version(clientID, name string) (int, error)
@@ -35,6 +42,7 @@ type Service struct {
 	delivery  *keyring.AEAD
 	pub       Publisher
 	templates Templates
+	totp      TOTPVerifier
 	policy    Policy
 	log       *slog.Logger
 	now       func() time.Time
@@ -48,6 +56,7 @@ type Deps struct {
 	Delivery  *keyring.AEAD
 	Publisher Publisher
 	Templates Templates
+	TOTP      TOTPVerifier
 	Policy    Policy
 	Logger    *slog.Logger
 	// Now is the clock; default time.Now.
@@ -63,7 +72,8 @@ func NewService(d Deps) *Service {
 		d.Policy = DefaultPolicy
 	}
 	return &Service{store: d.Store, hasher: d.Hasher, data: d.DataKeys, delivery: d.Delivery,
-		pub: d.Publisher, templates: d.Templates, policy: d.Policy, log: d.Logger, now: d.Now}
+		pub: d.Publisher, templates: d.Templates, totp: d.TOTP, policy: d.Policy, log: d.Logger,
+		now: d.Now}
 }
 
 // Request asks for a challenge.
@@ -212,11 +222,12 @@ func (s *Service) Get(clientID, authID string) (*store.Challenge, error) {
 // *InvalidCodeError, in that order of precedence, or ErrUnavailable.
 func (s *Service) Validate(ctx context.Context, client *store.Client, authID, code string) error {
 	var outcome error
-	err := s.store.UpdateChallenge(authID, func(c *store.Challenge) (bool, error) {
-		var write bool
-		write, outcome = s.check(client.ID, c, code)
-		return write, nil
-	})
+	err := s.store.UpdateChallengeWithEnrollment(authID,
+		func(c *store.Challenge, e *store.Enrollment) (bool, bool, error) {
+			var writeC, writeE bool
+			writeC, writeE, outcome = s.check(client.ID, c, e, code)
+			return writeC, writeE, nil
+		})
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ErrNotFound
@@ -230,26 +241,34 @@ func (s *Service) Validate(ctx context.Context, client *store.Client, authID, co
 	return outcome
 }
 
-// check decides one validation inside the write transaction. It may run
-// more than once; it only touches c and its results.
-func (s *Service) check(clientID string, c *store.Challenge, code string) (bool, error) {
+// check decides one validation inside the write transaction and reports
+// whether the challenge and the enrollment changed. It may run more than
+// once; it only touches c, e and its results.
+func (s *Service) check(clientID string, c *store.Challenge, e *store.Enrollment, code string) (bool, bool, error) {
 	now := s.now().UTC()
 	switch {
 	case c.ClientID != clientID:
-		return false, ErrNotFound
+		return false, false, ErrNotFound
 	case c.State == store.ChallengeValidated:
-		return false, ErrAlreadyUsed
+		return false, false, ErrAlreadyUsed
 	case c.Locked():
-		return false, ErrLocked
+		return false, false, ErrLocked
 	case c.State == store.ChallengeCancelled || c.Expired(now):
-		return false, ErrExpired
+		return false, false, ErrExpired
 	}
-	ok := c.DeviceType != store.DeviceTOTP &&
-		verifyCode(s.hasher, c.HashKeyID, c.CodeHash, c.ID, c.Generation, code)
+	ok, writeE := false, false
+	if c.DeviceType == store.DeviceTOTP {
+		var step int64
+		if step, ok = s.totp.Verify(e, code, now); ok {
+			e.LastStep, writeE = step, true
+		}
+	} else {
+		ok = verifyCode(s.hasher, c.HashKeyID, c.CodeHash, c.ID, c.Generation, code)
+	}
 	if ok {
 		c.State, c.ValidatedAt = store.ChallengeValidated, now
-		return true, nil
+		return true, writeE, nil
 	}
 	c.Attempts++
-	return true, &InvalidCodeError{Remaining: c.MaxAttempts - c.Attempts}
+	return true, false, &InvalidCodeError{Remaining: c.MaxAttempts - c.Attempts}
 }

@@ -33,13 +33,14 @@ var (
 	bucketAudit           = []byte("audit")
 	bucketTemplates       = []byte("templates")
 	bucketDomains         = []byte("domains")
+	bucketPending         = []byte("totp_pending")
 )
 
 // allBuckets are created when the store opens.
 var allBuckets = [][]byte{
 	bucketClients, bucketChallenges, bucketSigningKeys, bucketMeta,
 	bucketEnrollments, bucketEnrollmentUsers, bucketCounters, bucketIdempotency,
-	bucketAudit, bucketTemplates, bucketDomains,
+	bucketAudit, bucketTemplates, bucketDomains, bucketPending,
 }
 
 // Options tunes the store.

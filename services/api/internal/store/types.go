@@ -194,6 +194,15 @@ type OTPPolicy struct {
 	MaxResends     int           `json:"maxResends,omitempty"`
 }
 
+// TOTPPolicy is a client's authenticator app parameters. Zero fields take
+// the defaults: SHA1, 6 digits, 30 seconds, the client's name as issuer.
+type TOTPPolicy struct {
+	Algorithm string `json:"algorithm,omitempty"`
+	Digits    int    `json:"digits,omitempty"`
+	Period    int    `json:"period,omitempty"`
+	Issuer    string `json:"issuer,omitempty"`
+}
+
 // Client is an application allowed to call the API.
 type Client struct {
 	ID              string       `json:"id"`
@@ -205,6 +214,7 @@ type Client struct {
 	DefaultTemplate string       `json:"defaultTemplate,omitempty"`
 	Disabled        bool         `json:"disabled,omitempty"`
 	Policy          OTPPolicy    `json:"policy"`
+	TOTP            TOTPPolicy   `json:"totp"`
 	CreatedAt       time.Time    `json:"createdAt"`
 	UpdatedAt       time.Time    `json:"updatedAt"`
 }

@@ -1,0 +1,96 @@
+package totp
+
+import (
+	"testing"
+	"time"
+)
+
+// TestRFC6238Vectors runs the test vectors of RFC 6238 Appendix B through
+// the verification code with an injected clock.
+func TestRFC6238Vectors(t *testing.T) {
+	seeds := map[string][]byte{
+		"SHA1":   []byte("12345678901234567890"),
+		"SHA256": []byte("12345678901234567890123456789012"),
+		"SHA512": []byte("1234567890123456789012345678901234567890123456789012345678901234"),
+	}
+	tests := []struct {
+		unix int64
+		alg  string
+		code string
+	}{
+		{59, "SHA1", "94287082"}, {59, "SHA256", "46119246"}, {59, "SHA512", "90693936"},
+		{1111111109, "SHA1", "07081804"}, {1111111109, "SHA256", "68084774"}, {1111111109, "SHA512", "25091201"},
+		{1111111111, "SHA1", "14050471"}, {1111111111, "SHA256", "67062674"}, {1111111111, "SHA512", "99943326"},
+		{1234567890, "SHA1", "89005924"}, {1234567890, "SHA256", "91819424"}, {1234567890, "SHA512", "93441116"},
+		{2000000000, "SHA1", "69279037"}, {2000000000, "SHA256", "90698825"}, {2000000000, "SHA512", "38618901"},
+		{20000000000, "SHA1", "65353130"}, {20000000000, "SHA256", "77737706"}, {20000000000, "SHA512", "47863826"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.alg+"/"+time.Unix(tt.unix, 0).UTC().Format(time.RFC3339), func(t *testing.T) {
+			p := Params{Algorithm: tt.alg, Digits: 8, Period: 30}
+			now := time.Unix(tt.unix, 0)
+			got, err := Code(seeds[tt.alg], Step(now, p), p)
+			if err != nil || got != tt.code {
+				t.Fatalf("Code = %q, %v; want %q", got, err, tt.code)
+			}
+			step, ok := Match(seeds[tt.alg], tt.code, now, p, 0)
+			if !ok || step != Step(now, p) {
+				t.Fatalf("Match = %d, %v; want step %d", step, ok, Step(now, p))
+			}
+			if _, ok := Match(seeds[tt.alg], tt.code, now, p, step); ok {
+				t.Error("the same step matched again after it was recorded")
+			}
+		})
+	}
+}
+
+func TestMatch_Window(t *testing.T) {
+	p := Defaults
+	secret := NewSecret(p)
+	now := time.Unix(1_800_000_015, 0)
+	cur := Step(now, p)
+	code := func(step int64) string {
+		c, err := Code(secret, step, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	tests := []struct {
+		name string
+		step int64
+		last int64
+		want bool
+	}{
+		{"current", cur, 0, true},
+		{"previous", cur - 1, 0, true},
+		{"next", cur + 1, 0, true},
+		{"two old", cur - 2, 0, false},
+		{"two ahead", cur + 2, 0, false},
+		{"replayed", cur, cur, false},
+		{"older than last accepted", cur - 1, cur, false},
+		{"newer than last accepted", cur + 1, cur, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			step, ok := Match(secret, code(tt.step), now, p, tt.last)
+			if ok != tt.want || (ok && step != tt.step) {
+				t.Errorf("Match = %d, %v; want %v at step %d", step, ok, tt.want, tt.step)
+			}
+		})
+	}
+}
+
+func TestParams_Validate(t *testing.T) {
+	for _, bad := range []Params{{Algorithm: "MD5"}, {Digits: 7}, {Period: 5}, {Period: 600}} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("%+v validated", bad)
+		}
+	}
+	if n := len(NewSecret(Params{Algorithm: "SHA512"})); n != 64 {
+		t.Errorf("SHA512 secret is %d bytes, want 64", n)
+	}
+	if n := len(NewSecret(Defaults)); n < 20 {
+		t.Errorf("default secret is %d bytes, want at least 20 (160 bits)", n)
+	}
+}
