@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -9,6 +10,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
 
 // maxAdminBody bounds admin request bodies (templates are larger).
@@ -47,6 +49,27 @@ type clientRequest struct {
 	Templates       []string    `json:"templates"`
 	DefaultTemplate *string     `json:"defaultTemplate"`
 	Policy          *policyJSON `json:"policy"`
+	TOTP            *totpJSON   `json:"totp"`
+}
+
+// totpJSON is a client's authenticator app parameters.
+type totpJSON struct {
+	Algorithm string `json:"algorithm,omitempty"`
+	Digits    int    `json:"digits,omitempty"`
+	Period    int    `json:"period,omitempty"`
+	Issuer    string `json:"issuer,omitempty"`
+}
+
+func (t *totpJSON) toStore() (store.TOTPPolicy, error) {
+	p := totp.Params{Algorithm: t.Algorithm, Digits: t.Digits, Period: t.Period}
+	if err := p.Validate(); err != nil {
+		return store.TOTPPolicy{}, httpio.BadRequest("totp: " + err.Error())
+	}
+	if len(t.Issuer) > 64 || strings.ContainsAny(t.Issuer, ":\r\n") {
+		return store.TOTPPolicy{}, httpio.BadRequest("totp.issuer must be at most 64 characters without ':'")
+	}
+	return store.TOTPPolicy{Algorithm: strings.ToUpper(t.Algorithm), Digits: t.Digits, Period: t.Period,
+		Issuer: t.Issuer}, nil
 }
 
 type secretView struct {
@@ -63,6 +86,7 @@ type clientView struct {
 	DefaultTemplate string       `json:"defaultTemplate,omitempty"`
 	Disabled        bool         `json:"disabled"`
 	Policy          policyJSON   `json:"policy"`
+	TOTP            totpJSON     `json:"totp"`
 	Secrets         []secretView `json:"secrets"`
 	CreatedAt       time.Time    `json:"createdAt"`
 	UpdatedAt       time.Time    `json:"updatedAt"`
@@ -71,6 +95,8 @@ type clientView struct {
 func viewOf(c *store.Client) clientView {
 	v := clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Templates: c.Templates,
 		DefaultTemplate: c.DefaultTemplate, Disabled: c.Disabled, Policy: policyOf(c.Policy),
+		TOTP: totpJSON{Algorithm: c.TOTP.Algorithm, Digits: c.TOTP.Digits, Period: c.TOTP.Period,
+			Issuer: c.TOTP.Issuer},
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, DeviceTypes: []string{}, Secrets: []secretView{}}
 	for _, d := range c.DeviceTypes {
 		v.DeviceTypes = append(v.DeviceTypes, d.String())
@@ -131,6 +157,11 @@ func (s *server) createClient(c echo.Context) error {
 		return err
 	}
 	spec.DeviceTypes = dts
+	if req.TOTP != nil {
+		if spec.TOTP, err = req.TOTP.toStore(); err != nil {
+			return err
+		}
+	}
 	cl, secret, err := s.Clients.Create(spec)
 	if err != nil {
 		return err
@@ -163,7 +194,16 @@ func (s *server) updateClient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	var tp store.TOTPPolicy
+	if req.TOTP != nil {
+		if tp, err = req.TOTP.toStore(); err != nil {
+			return err
+		}
+	}
 	cl, err := s.Clients.Update(c.Param("id"), func(cl *store.Client) error {
+		if req.TOTP != nil {
+			cl.TOTP = tp
+		}
 		if req.Name != nil {
 			cl.Name = *req.Name
 		}

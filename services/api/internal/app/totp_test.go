@@ -234,3 +234,26 @@ func TestTOTP_Oathtool(t *testing.T) {
 		t.Fatalf("activate with oathtool's code %s = %d %s", code, r.Status, r.Body)
 	}
 }
+
+func TestTOTP_ClientPolicy(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{"totp": map[string]any{"algorithm": "SHA256", "digits": 8, "period": 60}})
+	tok := api.Token(id, secret, "")
+	e := enroll(t, api, tok, "jdoe")
+	u, _ := url.Parse(e.URI)
+	if q := u.Query(); q.Get("algorithm") != "SHA256" || q.Get("digits") != "8" || q.Get("period") != "60" {
+		t.Fatalf("URI = %s, want SHA256, 8 digits, 60 s", e.URI)
+	}
+	code, err := pqtotp.GenerateCodeCustom(e.Secret, time.Now(), pqtotp.ValidateOpts{
+		Period: 60, Digits: otp.DigitsEight, Algorithm: otp.AlgorithmSHA256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := api.Do(http.MethodPost, "/v1/totp/enrollments/"+e.ID+"/activate", tok, map[string]string{"otp": code}); r.Status != 200 {
+		t.Errorf("activate with an 8-digit SHA256 code = %d %s", r.Status, r.Body)
+	}
+	if status, out := api.AdminDo(http.MethodPost, "/admin/v1/clients", map[string]any{"name": "x",
+		"deviceTypes": []string{"TOTP"}, "totp": map[string]any{"algorithm": "MD5"}}); status != 400 {
+		t.Errorf("client with MD5 = %d %v, want 400", status, out)
+	}
+}

@@ -54,6 +54,7 @@ type Spec struct {
 	Templates       []string
 	DefaultTemplate string
 	Policy          store.OTPPolicy
+	TOTP            store.TOTPPolicy
 }
 
 // Registry is the set of clients. It is safe for concurrent use; the
@@ -143,7 +144,7 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 	c := &store.Client{
 		ID: NewID(), Name: spec.Name, Scopes: spec.Scopes, DeviceTypes: spec.DeviceTypes,
 		Templates: spec.Templates, DefaultTemplate: spec.DefaultTemplate, Policy: spec.Policy,
-		CreatedAt: now, UpdatedAt: now,
+		TOTP: spec.TOTP, CreatedAt: now, UpdatedAt: now,
 	}
 	c.Secrets = []store.Secret{r.secretHash(c.ID, secret, now)}
 	if err := r.store.CreateClient(c); err != nil {
