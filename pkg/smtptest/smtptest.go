@@ -108,6 +108,7 @@ type Server struct {
 	srv    *smtp.Server
 	msgs   []Message
 	reject func(rcpt string) error
+	delay  time.Duration
 }
 
 // Start starts a server on a random loopback port; it stops when the test
@@ -183,6 +184,14 @@ func (s *Server) RejectRecipients(fn func(rcpt string) error) {
 	s.mu.Unlock()
 }
 
+// SetDelay makes every DATA take d before it is accepted, like a slow
+// server.
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
+	s.mu.Unlock()
+}
+
 // Messages returns a copy of everything received so far.
 func (s *Server) Messages() []Message {
 	s.mu.Lock()
@@ -250,6 +259,10 @@ func (se *session) Data(r io.Reader) error {
 	if len(se.to) == 0 {
 		return errors.New("no recipients")
 	}
+	se.s.mu.Lock()
+	delay := se.s.delay
+	se.s.mu.Unlock()
+	time.Sleep(delay)
 	se.s.mu.Lock()
 	se.s.msgs = append(se.s.msgs, Message{From: se.from, To: se.to, Raw: raw})
 	se.s.mu.Unlock()

@@ -21,7 +21,10 @@ type Received struct {
 	To        string
 	Text      string
 	ClientRef string
-	At        time.Time
+	// StatusReportReq and Callback ask for a delivery receipt.
+	StatusReportReq string
+	Callback        string
+	At              time.Time
 }
 
 // Reply scripts one answer. A zero Reply is a success.
@@ -126,7 +129,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := Received{APIKey: r.PostForm.Get("api_key"), APISecret: r.PostForm.Get("api_secret"),
 		From: r.PostForm.Get("from"), To: r.PostForm.Get("to"), Text: r.PostForm.Get("text"),
-		ClientRef: r.PostForm.Get("client-ref"), At: time.Now()}
+		ClientRef: r.PostForm.Get("client-ref"), StatusReportReq: r.PostForm.Get("status-report-req"),
+		Callback: r.PostForm.Get("callback"), At: time.Now()}
 	s.mu.Lock()
 	s.received = append(s.received, rec)
 	var rp Reply

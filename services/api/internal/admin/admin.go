@@ -16,6 +16,7 @@ import (
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 )
@@ -25,6 +26,7 @@ type Deps struct {
 	Token   string
 	Clients *clients.Registry
 	Keys    *oauth.Keys
+	DLQ     *dlq.Service
 	Logger  *slog.Logger
 }
 
@@ -53,6 +55,8 @@ func New(d Deps) *echo.Echo {
 	g.POST("/clients/:id/rotate-secret", s.rotateSecret)
 	g.POST("/keys/rotate", s.rotateKeys)
 	g.GET("/keys", s.listKeys)
+	g.GET("/dlq", s.listDLQ)
+	g.POST("/dlq/replay", s.replayDLQ)
 	return e
 }
 
@@ -105,4 +109,10 @@ func classify(err error) (int, string, string) {
 			http.StatusText(he.Code)
 	}
 	return http.StatusInternalServerError, "INTERNAL", "internal error"
+}
+
+// audit logs an admin action with the request that made it.
+func (s *server) audit(c echo.Context, action, target string) {
+	s.Logger.Info("admin action", slog.String("action", action), slog.String("target", target),
+		slog.String(logging.KeyRequestID, httpio.RequestID(c)))
 }

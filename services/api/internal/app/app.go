@@ -28,6 +28,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/config"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/delivery"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpapi"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/keyedhash"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
@@ -51,6 +52,7 @@ type App struct {
 	tokens  *oauth.Tokens
 	otp     *otp.Service
 	totp    *totp.Service
+	dlq     *dlq.Service
 
 	public, admin     *http.Server
 	publicLn, adminLn net.Listener
@@ -162,11 +164,12 @@ func (a *App) buildServices() error {
 	a.tokens = oauth.NewTokens(oauth.Config{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience,
 		TTL: a.cfg.TokenTTL}, a.keys, a.clients)
 	a.totp = totp.NewService(a.store, dataKeys, totp.Settings{}, nil)
+	pub := delivery.NewPublisher(a.js, a.cfg.PublishTimeout)
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,
-		Publisher: delivery.NewPublisher(a.js, a.cfg.PublishTimeout), Templates: tpls, TOTP: a.totp,
-		Policy: otp.DefaultPolicy, Logger: a.log,
+		Publisher: pub, Templates: tpls, TOTP: a.totp, Policy: otp.DefaultPolicy, Logger: a.log,
 	})
+	a.dlq = dlq.New(a.js, a.otp, pub)
 	return nil
 }
 
@@ -174,9 +177,12 @@ func (a *App) listen() error {
 	pub := httpapi.New(httpapi.Deps{
 		OTP: a.otp, TOTP: a.totp, Tokens: a.tokens, Keys: a.keys, Clients: a.clients, Ready: a.ready,
 		Logger: a.log, Issuer: a.cfg.Issuer, MaxBody: a.cfg.MaxBody,
-		TrustedProxies: a.cfg.TrustedProxies,
+		TrustedProxies:        a.cfg.TrustedProxies,
+		VonageSignatureSecret: a.cfg.VonageSignatureSecret,
+		VonageSignatureMethod: a.cfg.VonageSignatureMethod,
 	})
-	adm := admin.New(admin.Deps{Token: a.cfg.AdminToken, Clients: a.clients, Keys: a.keys, Logger: a.log})
+	adm := admin.New(admin.Deps{Token: a.cfg.AdminToken, Clients: a.clients, Keys: a.keys,
+		DLQ: a.dlq, Logger: a.log})
 	var err error
 	if a.publicLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listening on %s: %w", a.cfg.HTTPAddr, err)
@@ -239,10 +245,16 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
-	wg.Add(3)
+	wg.Add(4)
 	go serve(a.public, a.publicLn, "public")
 	go serve(a.admin, a.adminLn, "admin")
 	go func() { defer wg.Done(); a.sweep(bg) }()
+	go func() {
+		defer wg.Done()
+		if err := delivery.ConsumeStatus(bg, a.js, a.otp, a.log); err != nil {
+			a.log.Error("delivery status not recorded", logging.Err(err))
+		}
+	}()
 
 	var runErr error
 	select {
@@ -315,6 +327,9 @@ func (a *App) sweep(ctx context.Context) {
 		}
 		if total > 0 {
 			a.log.Info("swept challenges", slog.Int(logging.KeyCount, total))
+		}
+		if _, err := a.store.SweepIdempotency(time.Now().Add(-otp.IdempotencyWindow), 5000); err != nil {
+			a.log.Warn("idempotency sweep failed", logging.Err(err))
 		}
 		if n, err := a.store.SweepPendingEnrollments(time.Now(), 5000); err != nil {
 			a.log.Warn("enrollment sweep failed", logging.Err(err))

@@ -14,9 +14,11 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/envconf"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/vonagesig"
 )
 
 // Config is mfa-api's configuration. Durations are Go durations ("5m").
@@ -87,6 +89,12 @@ type Config struct {
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed
 	// (MFA_TRUSTED_PROXIES); default none.
 	TrustedProxies []*net.IPNet
+	// VonageSignatureSecret checks signed Vonage delivery receipts
+	// (MFA_VONAGE_SIGNATURE_SECRET); without it receipts are refused.
+	VonageSignatureSecret string
+	// VonageSignatureMethod is md5hash, md5, sha1, sha256 or sha512
+	// (MFA_VONAGE_SIGNATURE_METHOD); default sha256.
+	VonageSignatureMethod string
 	// DemoClient creates the dev profile's demo client and writes
 	// var/dev.env (MFA_DEMO_CLIENT); default true in dev, else false.
 	DemoClient bool
@@ -151,6 +159,8 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.BatchSize = l.Int("MFA_BATCH_SIZE", 1000)
 	c.TrustedProxies = l.CIDRs("MFA_TRUSTED_PROXIES")
 	c.DemoClient = l.Bool("MFA_DEMO_CLIENT", c.Dev)
+	c.VonageSignatureSecret = l.String("MFA_VONAGE_SIGNATURE_SECRET", "")
+	c.VonageSignatureMethod = l.String("MFA_VONAGE_SIGNATURE_METHOD", "sha256")
 	if err := errors.Join(l.Err(), c.validate()); err != nil {
 		return Config{}, err
 	}
@@ -171,6 +181,8 @@ func (c *Config) validate() error {
 	check(c.ChallengeRetention >= 0, "MFA_CHALLENGE_RETENTION: must not be negative")
 	check(c.SweepInterval > 0, "MFA_SWEEP_INTERVAL: must be positive")
 	check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "MFA_STREAM_REPLICAS: must be 1 to 5")
+	check(slices.Contains(vonagesig.Methods, c.VonageSignatureMethod),
+		"MFA_VONAGE_SIGNATURE_METHOD: must be md5hash, md5, sha1, sha256 or sha512")
 	return errors.Join(errs...)
 }
 

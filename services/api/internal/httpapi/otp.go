@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"crypto/sha256"
+	"encoding/json"
 	"net/http"
 	"net/netip"
 	"time"
@@ -59,6 +61,9 @@ func (s *server) createOTP(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if r.IdempotencyKey, r.BodyHash, err = idempotency(c, &req); err != nil {
+		return err
+	}
 	ch, err := s.OTP.Create(c.Request().Context(), clientOf(c), r)
 	if err != nil {
 		return err
@@ -68,6 +73,34 @@ func (s *server) createOTP(c echo.Context) error {
 		msg = "enter the code from your authenticator app"
 	}
 	return c.JSON(http.StatusCreated, createdBody{AuthID: ch.ID, Status: "SUCCESS", Message: msg})
+}
+
+// idempotency reads the Idempotency-Key header and hashes the decoded
+// request, so that a repeat differing only in spacing or field order still
+// counts as the same request.
+func idempotency(c echo.Context, req *otpRequest) (string, []byte, error) {
+	key := c.Request().Header.Get("Idempotency-Key")
+	if key == "" {
+		return "", nil, nil
+	}
+	if len(key) > 128 || !printable(key) {
+		return "", nil, httpio.BadRequest("Idempotency-Key must be 1 to 128 printable ASCII characters")
+	}
+	canonical, err := json.Marshal(req)
+	if err != nil {
+		return "", nil, err
+	}
+	sum := sha256.Sum256(canonical)
+	return key, sum[:], nil
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // toRequest checks the fields the service does not: presence, lengths and
@@ -240,6 +273,32 @@ type deliveryRecord struct {
 	Reason     string    `json:"reason,omitempty"`
 	Error      string    `json:"error,omitempty"`
 	At         time.Time `json:"at"`
+}
+
+func (s *server) resendOTP(c echo.Context) error {
+	if c.Request().ContentLength > 0 {
+		body, err := httpio.ReadBody(c, s.MaxBody)
+		if err != nil {
+			return err
+		}
+		var empty struct{}
+		if err := httpio.DecodeStrict(body, &empty); err != nil {
+			return err
+		}
+	}
+	ch, err := s.OTP.Resend(c.Request().Context(), clientOf(c), c.Param("authId"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, createdBody{AuthID: ch.ID, Status: "SUCCESS",
+		Message: "a new OTP has been sent to the device; the previous one no longer works"})
+}
+
+func (s *server) cancelOTP(c echo.Context) error {
+	if err := s.OTP.Cancel(clientOf(c), c.Param("authId")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
 }
 
 func (s *server) getOTP(c echo.Context) error {

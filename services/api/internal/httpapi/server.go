@@ -38,6 +38,10 @@ type Deps struct {
 	TrustedProxies []*net.IPNet
 	// Metrics serves /metrics; nil leaves the route out.
 	Metrics http.Handler
+	// VonageSignatureSecret and VonageSignatureMethod check delivery
+	// receipts; without a secret every receipt is refused.
+	VonageSignatureSecret string
+	VonageSignatureMethod string
 }
 
 type server struct {
@@ -68,9 +72,13 @@ func New(d Deps) *echo.Echo {
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/.well-known/oauth-authorization-server", s.metadata)
 
+	e.POST("/v1/webhooks/vonage/dlr", s.vonageReceipt)
+
 	v1 := e.Group("/v1", s.authenticate)
 	v1.POST("/otp", s.createOTP, requireScope(clients.ScopeOTPSend))
 	v1.GET("/otp/:authId", s.getOTP, requireScope(clients.ScopeOTPSend))
+	v1.POST("/otp/:authId/resend", s.resendOTP, requireScope(clients.ScopeOTPSend))
+	v1.DELETE("/otp/:authId", s.cancelOTP, requireScope(clients.ScopeOTPSend))
 	v1.POST("/otp/validate", s.validateOTPBody, requireScope(clients.ScopeOTPValidate))
 	v1.POST("/otp/:authId/validate", s.validateOTP, requireScope(clients.ScopeOTPValidate))
 	totpScope := requireScope(clients.ScopeTOTPManage)

@@ -86,6 +86,11 @@ type Request struct {
 	Locale      string
 	// ExpiresIn is the requested lifetime; zero takes the policy's.
 	ExpiresIn time.Duration
+	// IdempotencyKey, when set, makes a repeat of the same request (same
+	// BodyHash) within 24 hours return the first challenge and send
+	// nothing.
+	IdempotencyKey string
+	BodyHash       []byte
 }
 
 // target is a parsed destination.
@@ -95,9 +100,10 @@ type target struct {
 }
 
 // Create validates r, stores a challenge and, for email and SMS, publishes
-// its delivery. It returns only once both are durable. It fails with an
-// *InputError, ErrDeviceType, ErrTemplate, ErrExpiry, or ErrUnavailable
-// (nothing is left stored).
+// its delivery. It returns only once both are durable. A repeat of an
+// idempotent request returns the first challenge. It fails with an
+// *InputError, ErrDeviceType, ErrTemplate, ErrExpiry, ErrIdempotencyReused
+// or ErrUnavailable (nothing is left stored).
 func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (*store.Challenge, error) {
 	p := s.policy.For(client.Policy)
 	c, dest, err := s.prepare(client, p, r)
@@ -109,7 +115,12 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		code = NewCode(p.CodeLength)
 		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
 	}
-	if err := s.store.CreateChallenge(c); err != nil {
+	if r.IdempotencyKey != "" {
+		prev, replayed, err := s.createOnce(c, r)
+		if err != nil || replayed {
+			return prev, err
+		}
+	} else if err := s.store.CreateChallenge(c); err != nil {
 		return nil, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
 	}
 	if c.DeviceType == store.DeviceTOTP {

@@ -34,13 +34,14 @@ var (
 	bucketTemplates       = []byte("templates")
 	bucketDomains         = []byte("domains")
 	bucketPending         = []byte("totp_pending")
+	bucketIdempotencyTime = []byte("idempotency_time")
 )
 
 // allBuckets are created when the store opens.
 var allBuckets = [][]byte{
 	bucketClients, bucketChallenges, bucketSigningKeys, bucketMeta,
 	bucketEnrollments, bucketEnrollmentUsers, bucketCounters, bucketIdempotency,
-	bucketAudit, bucketTemplates, bucketDomains, bucketPending,
+	bucketAudit, bucketTemplates, bucketDomains, bucketPending, bucketIdempotencyTime,
 }
 
 // Options tunes the store.

@@ -62,6 +62,6 @@ func newSender(cfg config.Config, tpls *render.Set) (worker.Sender, error) {
 	}
 	return vonage.New(vonage.Options{
 		APIKey: cfg.VonageAPIKey, APISecret: cfg.VonageAPISecret, BaseURL: cfg.VonageBaseURL,
-		From: cfg.From, Timeout: cfg.Worker.SendTimeout,
+		From: cfg.From, Timeout: cfg.Worker.SendTimeout, ReceiptURL: cfg.VonageDLRURL,
 	}, tpls)
 }

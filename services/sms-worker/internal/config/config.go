@@ -30,6 +30,9 @@ type Config struct {
 	// VonageBaseURL is the SMS API base including /sms
 	// (MFA_VONAGE_BASE_URL); default https://rest.nexmo.com/sms.
 	VonageBaseURL string
+	// VonageDLRURL, when set, asks Vonage for delivery receipts at that URL
+	// (MFA_VONAGE_DLR_URL), normally mfa-api's /v1/webhooks/vonage/dlr.
+	VonageDLRURL string
 	// From is the default sender id or number (MFA_SMS_FROM); default
 	// CIAMMFA.
 	From string
@@ -49,6 +52,7 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.Provider = l.String("MFA_SMS_PROVIDER", def)
 	c.VonageBaseURL = l.String("MFA_VONAGE_BASE_URL", "https://rest.nexmo.com/sms")
 	c.From = l.String("MFA_SMS_FROM", "CIAMMFA")
+	c.VonageDLRURL = l.String("MFA_VONAGE_DLR_URL", "")
 	c.OutboxPath = l.String("MFA_SMS_OUTBOX", filepath.Join(c.DataDir, "sms-outbox.jsonl"))
 	var errs []error
 	switch c.Provider {

@@ -42,6 +42,8 @@ type Options struct {
 	BaseURL string
 	// From is the default sender id or number.
 	From string
+	// ReceiptURL, when set, asks for delivery receipts there.
+	ReceiptURL string
 	// Timeout bounds one HTTP request; default 10s.
 	Timeout time.Duration
 	// Transport carries the requests; default http.DefaultTransport.
@@ -109,7 +111,11 @@ func (s *Sender) send(ctx context.Context, from, to, text, ref string) (ids stri
 			ids, err = "", fmt.Errorf("%w: %v", ErrBadReply, r)
 		}
 	}()
-	resp, refused, err := client.Send(from, to, text, sdk.SMSOpts{ClientRef: ref})
+	opts := sdk.SMSOpts{ClientRef: ref}
+	if s.opts.ReceiptURL != "" {
+		opts.StatusReportReq, opts.Callback = true, s.opts.ReceiptURL
+	}
+	resp, refused, err := client.Send(from, to, text, opts)
 	if err != nil {
 		return "", httpFailure(rt.status.Load(), err)
 	}

@@ -1,0 +1,192 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/report"
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/smtpsink"
+	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
+)
+
+// Config configures a run.
+type Config struct {
+	// Quick shortens every window to about a second or two and creates
+	// 20,000 live challenges instead of 1,000,000, so that the whole run
+	// proves the harness works in well under a minute.
+	Quick bool
+	// Sweep waits, after the live challenges, for the sweeper to delete
+	// them (about 11 minutes, as the sweep cutoff is fixed at 10 minutes
+	// past creation), then creates as many again to see whether the bbolt
+	// file grows. Ignored in quick runs.
+	Sweep bool
+	// WorkDir holds binaries, data and logs; empty makes a temporary one
+	// that is removed afterwards.
+	WorkDir string
+	// ProfileDir, when set and perf is installed, gets perf recordings of
+	// mfa-api under OTP-request and validation load.
+	ProfileDir string
+	// Log gets progress; required.
+	Log *slog.Logger
+}
+
+// plan is how long and how much each phase measures.
+type plan struct {
+	window, warmup time.Duration
+	workerWindow   time.Duration
+	minCodes       int
+	codesWait      time.Duration
+	challenges     int
+	sweepInterval  time.Duration
+	sweep          bool
+}
+
+func planFor(c Config) plan {
+	if c.Quick {
+		return plan{window: 1500 * time.Millisecond, warmup: 300 * time.Millisecond,
+			workerWindow: 2 * time.Second, minCodes: 1500, codesWait: 10 * time.Second,
+			challenges: 20_000, sweepInterval: time.Second}
+	}
+	return plan{window: 10 * time.Second, warmup: 2 * time.Second,
+		workerWindow: 10 * time.Second, minCodes: 40_000, codesWait: time.Minute,
+		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep}
+}
+
+// harness is one run's shared state.
+type harness struct {
+	cfg    Config
+	plan   plan
+	log    *slog.Logger
+	dir    string
+	bin    string
+	remove bool
+
+	nats    *server.Server
+	sink    *smtpsink.Sink
+	api     *apiProc
+	workers []*proc
+	env     map[string]string
+	perfs   []*proc
+}
+
+// Run runs every phase and returns the report. It fails when a phase
+// cannot run at all; a figure that misses its target is in the report,
+// not an error.
+func Run(ctx context.Context, cfg Config) (*report.Report, error) {
+	h, err := open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	f := report.Figures{Quick: cfg.Quick, Machine: machine()}
+	runErr := h.phases(ctx, &f)
+	if err := errors.Join(runErr, h.close()); err != nil {
+		return nil, err
+	}
+	return report.Build(f), nil
+}
+
+// phases runs the measurements in order.
+func (h *harness) phases(ctx context.Context, f *report.Figures) error {
+	steps := []struct {
+		name string
+		run  func(context.Context, *report.Figures) error
+	}{
+		{"ceilings", h.ceilings},
+		{"system", h.startSystem},
+		{"tokens", h.tokens},
+		{"delivery latency", h.delivery},
+		{"otp requests", h.otpRequests},
+		{"email workers", h.emailWorkers},
+		{"validations", h.validations},
+		{"live challenges", h.memory},
+	}
+	for _, s := range steps {
+		began := time.Now()
+		h.log.Info("phase started", slog.String("phase", s.name))
+		if err := s.run(ctx, f); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		h.log.Info("phase done", slog.String("phase", s.name),
+			slog.Duration("took", time.Since(began).Round(time.Millisecond)))
+	}
+	return nil
+}
+
+// open makes the work directory, builds the binaries and starts NATS and
+// the SMTP sink.
+func open(ctx context.Context, cfg Config) (h *harness, err error) {
+	h = &harness{cfg: cfg, plan: planFor(cfg), log: cfg.Log, dir: cfg.WorkDir}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, h.close())
+		}
+	}()
+	if h.dir == "" {
+		if h.dir, err = os.MkdirTemp("", "mfa-bench-"); err != nil {
+			return nil, fmt.Errorf("creating work directory: %w", err)
+		}
+		h.remove = true
+	}
+	h.bin = filepath.Join(h.dir, "bin")
+	h.log.Info("building binaries", slog.String("dir", h.bin))
+	if err := build(ctx, h.bin); err != nil {
+		return nil, err
+	}
+	h.nats, err = natsembed.Start(natsembed.Options{StoreDir: filepath.Join(h.dir, "nats"),
+		Name: "bench"})
+	if err != nil {
+		return nil, fmt.Errorf("starting nats: %w", err)
+	}
+	if h.sink, err = smtpsink.Start(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// close stops every process, the sink and NATS, and removes a temporary
+// work directory.
+func (h *harness) close() error {
+	errs := []error{errStopped(h.perfs, syscall.SIGINT, 30*time.Second),
+		errStopped(h.workers, syscall.SIGTERM, 20*time.Second)}
+	if h.api != nil {
+		errs = append(errs, h.api.stop(syscall.SIGTERM, 30*time.Second))
+	}
+	if h.sink != nil {
+		errs = append(errs, h.sink.Close())
+	}
+	if h.nats != nil {
+		h.nats.Shutdown()
+		h.nats.WaitForShutdown()
+	}
+	if h.remove {
+		if err := os.RemoveAll(h.dir); err != nil {
+			errs = append(errs, fmt.Errorf("removing work directory: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// machine describes this machine for the report header.
+func machine() string {
+	model := "unknown CPU"
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s %s/%s, everything on loopback", runtime.NumCPU(), model,
+		runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}

@@ -1,0 +1,92 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/report"
+)
+
+// loadResult is the JSON that mfactl bench prints.
+type loadResult struct {
+	Name       string  `json:"name"`
+	Seconds    float64 `json:"seconds"`
+	Requests   int     `json:"requests"`
+	OK         int     `json:"ok"`
+	Unexpected int     `json:"unexpected"`
+	Errors     int     `json:"errors"`
+	PerSecond  float64 `json:"perSecond"`
+	Latency    struct {
+		P50 float64 `json:"p50"`
+		P99 float64 `json:"p99"`
+	} `json:"latencyMs"`
+	FirstError string `json:"firstError"`
+}
+
+// load converts the result for the report.
+func (r loadResult) load() report.Load {
+	return report.Load{PerSec: r.PerSecond, P50: r.Latency.P50, P99: r.Latency.P99,
+		Requests: r.Requests, Bad: r.Unexpected + r.Errors}
+}
+
+// run describes one mfactl bench invocation.
+type run struct {
+	// kind is the bench subcommand: http, token, otp or validate.
+	kind        string
+	url         string
+	clients     int
+	duration    time.Duration
+	warmup      time.Duration
+	requests    int
+	rate        float64
+	credentials string
+	// extra are the subcommand's own flags.
+	extra []string
+}
+
+// args returns the mfactl command line.
+func (r run) args() []string {
+	a := []string{"--json", "bench", r.kind, "--url", r.url,
+		"--concurrency", strconv.Itoa(r.clients), "--duration", r.duration.String(),
+		"--warmup", r.warmup.String()}
+	if r.requests > 0 {
+		a = append(a, "--requests", strconv.Itoa(r.requests))
+	}
+	if r.rate > 0 {
+		a = append(a, "--rate", strconv.FormatFloat(r.rate, 'f', -1, 64))
+	}
+	if r.credentials != "" {
+		a = append(a, "--env-file", r.credentials)
+	}
+	return append(a, r.extra...)
+}
+
+// bench runs mfactl bench and decodes its result. It fails with ErrLoad
+// when nothing was answered as expected.
+func (h *harness) bench(ctx context.Context, r run) (loadResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.warmup+r.duration+2*time.Minute)
+	defer cancel()
+	out, err := h.mfactl(ctx, h.api, r.args()...)
+	if err != nil {
+		return loadResult{}, err
+	}
+	var res loadResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		return loadResult{}, fmt.Errorf("decoding mfactl bench output %q: %w", out, err)
+	}
+	h.log.Info("load measured", slog.String("name", res.Name), slog.Int("clients", r.clients),
+		slog.Float64("per_sec", res.PerSecond), slog.Float64("p50_ms", res.Latency.P50),
+		slog.Float64("p99_ms", res.Latency.P99), slog.Int("bad", res.Unexpected+res.Errors))
+	if res.OK == 0 {
+		return res, fmt.Errorf("%w: %s: no expected answer: %s", ErrLoad, res.Name, res.FirstError)
+	}
+	if res.FirstError != "" {
+		h.log.Warn("unexpected answers", slog.String("name", res.Name),
+			slog.String("first", res.FirstError))
+	}
+	return res, nil
+}

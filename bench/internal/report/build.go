@@ -1,0 +1,247 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Targets the run is judged against.
+const (
+	// OTPShare is the least share of the trivial handler's rate that OTP
+	// requests reach at TargetClients clients.
+	OTPShare = 0.30
+	// ValidateShare is the same for validations.
+	ValidateShare = 0.28
+	// TokenShare is the same for the token endpoint.
+	TokenShare = 0.25
+	// MaxP99 bounds the p99 latency of OTP requests and validations, in
+	// milliseconds.
+	MaxP99 = 25.0
+	// DeliveryP50 and DeliveryP99 bound request-to-SMTP latency in
+	// milliseconds at DeliveryRate requests a second.
+	DeliveryP50, DeliveryP99 = 50.0, 250.0
+	// DeliveryRate is the paced request rate of the delivery figure.
+	DeliveryRate = 1000
+	// WorkerRate is the least messages a second of one email worker.
+	WorkerRate = 500.0
+	// MaxAnon bounds mfa-api's anonymous memory with the live challenges,
+	// in bytes (150 MB).
+	MaxAnon = 150_000_000
+	// MaxRegrowth is how much the bbolt file may grow, as a share, when
+	// as many challenges again are stored after a sweep.
+	MaxRegrowth = 0.05
+	// MaxBad is the share of requests that may go wrong in a passing
+	// figure.
+	MaxBad = 0.001
+	// TargetClients is the client count the OTP target is set at.
+	TargetClients = 64
+)
+
+// Clients are the client counts OTP requests and the trivial handler are
+// measured at.
+var Clients = []int{16, 64, 256}
+
+// RowIDs lists the ID of every row Build makes, in order.
+var RowIDs = []string{
+	"ceiling-echo-16", "ceiling-echo-64", "ceiling-echo-256", "ceiling-bbolt",
+	"ceiling-jetstream", "otp-16", "otp-64", "otp-256", "validate", "tokens", "delivery",
+	"email-1", "email-2", "memory-live", "file-live", "memory-swept", "file-swept",
+}
+
+// Build makes the report of f.
+func Build(f Figures) *Report {
+	r := &Report{Header: header(f)}
+	r.Rows = append(r.Rows, ceilingRows(f)...)
+	r.Rows = append(r.Rows, otpRows(f)...)
+	r.Rows = append(r.Rows, validateRow(f), tokenRow(f), deliveryRow(f))
+	r.Rows = append(r.Rows, workerRows(f)...)
+	r.Rows = append(r.Rows, memoryRows(f)...)
+	r.Notes = notes(f)
+	return r
+}
+
+func header(f Figures) string {
+	mode := "full run"
+	if f.Quick {
+		mode = "quick run (BENCH_QUICK=1): short windows, figures only prove the harness works"
+	}
+	return fmt.Sprintf("CIAM MFA system benchmark, %s; %s", mode, f.Machine)
+}
+
+func ceilingRows(f Figures) []Row {
+	var rows []Row
+	for _, n := range Clients {
+		e := f.Echo[n]
+		rows = append(rows, Row{ID: "ceiling-echo-" + strconv.Itoa(n),
+			Figure:   fmt.Sprintf("ceiling: trivial Echo JSON handler, %d clients", n),
+			Measured: loadCell(e, "req/s"), Verdict: NoTarget})
+	}
+	rows = append(rows, Row{ID: "ceiling-bbolt",
+		Figure: fmt.Sprintf("ceiling: raw bbolt DB.Batch, %d goroutines", f.BoltGoroutines),
+		Measured: fmt.Sprintf("%s writes/s in %s commits/s", count(f.BoltWrites),
+			count(f.BoltCommits)), Verdict: NoTarget})
+	rows = append(rows, Row{ID: "ceiling-jetstream",
+		Figure:   fmt.Sprintf("ceiling: raw JetStream acked async publishes, %d in flight", f.JetStreamWindow),
+		Measured: count(f.JetStream) + " msg/s", Verdict: NoTarget})
+	return rows
+}
+
+func otpRows(f Figures) []Row {
+	var rows []Row
+	for _, n := range Clients {
+		l, echo := f.OTP[n], f.Echo[n].PerSec
+		row := Row{ID: "otp-" + strconv.Itoa(n),
+			Figure:   fmt.Sprintf("OTP requests (POST /v1/otp, EMAIL), %d clients", n),
+			Measured: loadCell(l, "req/s"),
+			Ratio: strings.Join([]string{ratio(l.PerSec, echo, fmt.Sprintf("Echo@%d", n)),
+				ratio(l.PerSec, f.BoltWrites, "bbolt"), ratio(l.PerSec, f.JetStream, "JetStream")}, "; "),
+			Verdict: NoTarget}
+		if n == TargetClients {
+			row.Target = fmt.Sprintf("≥ %.2f× Echo, p99 ≤ %.0f ms", OTPShare, MaxP99)
+			row.Verdict = judge(l.PerSec >= OTPShare*echo && l.P99 <= MaxP99 && l.badShare() <= MaxBad)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+func validateRow(f Figures) Row {
+	l, echo := f.Validate, f.Echo[f.ValidateClients].PerSec
+	return Row{ID: "validate",
+		Figure:   fmt.Sprintf("validations, right and wrong codes 1:1, %d clients", f.ValidateClients),
+		Measured: loadCell(l, "req/s"),
+		Ratio: ratio(l.PerSec, echo, fmt.Sprintf("Echo@%d", f.ValidateClients)) + "; " +
+			ratio(l.PerSec, f.BoltWrites, "bbolt"),
+		Target:  fmt.Sprintf("≥ %.2f× Echo, p99 ≤ %.0f ms", ValidateShare, MaxP99),
+		Verdict: judge(l.PerSec >= ValidateShare*echo && l.P99 <= MaxP99 && l.badShare() <= MaxBad),
+	}
+}
+
+func tokenRow(f Figures) Row {
+	l, echo := f.Tokens, f.Echo[f.TokenClients].PerSec
+	return Row{ID: "tokens",
+		Figure:   fmt.Sprintf("tokens issued (client credentials), %d clients", f.TokenClients),
+		Measured: loadCell(l, "tokens/s"),
+		Ratio:    ratio(l.PerSec, echo, fmt.Sprintf("Echo@%d", f.TokenClients)),
+		Target:   fmt.Sprintf("≥ %.2f× Echo", TokenShare),
+		Verdict:  judge(l.PerSec >= TokenShare*echo && l.badShare() <= MaxBad),
+	}
+}
+
+func deliveryRow(f Figures) Row {
+	d := f.Delivery
+	measured := fmt.Sprintf("p50 %s, p99 %s; %d of %d delivered; API answered %s req/s",
+		millis(d.P50), millis(d.P99), d.Delivered, d.Created, count(d.Achieved))
+	ok := d.Created > 0 && d.Delivered == d.Created && d.P50 <= DeliveryP50 &&
+		d.P99 <= DeliveryP99 && d.Achieved >= 0.95*d.Rate
+	return Row{ID: "delivery",
+		Figure:   fmt.Sprintf("request → SMTP server accepted, at %s req/s, 1 email worker", count(d.Rate)),
+		Measured: measured,
+		Target:   fmt.Sprintf("p50 ≤ %.0f ms, p99 ≤ %.0f ms", DeliveryP50, DeliveryP99),
+		Verdict:  judge(ok),
+	}
+}
+
+func workerRows(f Figures) []Row {
+	one, two := f.EmailWorker[0], f.EmailWorker[1]
+	return []Row{
+		{ID: "email-1", Figure: "email worker → local SMTP server, 1 instance",
+			Measured: count(one) + " msg/s", Target: fmt.Sprintf("≥ %.0f msg/s", WorkerRate),
+			Verdict: judge(one >= WorkerRate)},
+		{ID: "email-2", Figure: "email worker → local SMTP server, 2 instances",
+			Measured: count(two) + " msg/s", Ratio: ratio(two, one, "1 instance"),
+			Target:  fmt.Sprintf("> 1 instance, ≥ %.0f msg/s each", WorkerRate),
+			Verdict: judge(two > one && two >= 2*WorkerRate)},
+	}
+}
+
+func memoryRows(f Figures) []Row {
+	m := f.Memory
+	n := count(float64(m.Challenges))
+	rows := []Row{
+		{ID: "memory-live", Figure: fmt.Sprintf("mfa-api anonymous memory (RssAnon), %s live challenges", n),
+			Measured: fmt.Sprintf("%s (%s before)", mb(m.LiveAnon), mb(m.BaselineAnon)),
+			Target:   fmt.Sprintf("≤ %s", mb(MaxAnon)), Verdict: judge(m.LiveAnon <= MaxAnon)},
+		{ID: "file-live", Figure: fmt.Sprintf("bbolt file, %s live challenges", n),
+			Measured: mb(m.LiveFile), Verdict: NoTarget},
+		{ID: "memory-swept", Figure: "mfa-api anonymous memory after expiry and sweep",
+			Measured: mb(m.SweptAnon), Verdict: NoTarget},
+		{ID: "file-swept", Figure: "bbolt file after sweep, then after as many challenges again",
+			Measured: fmt.Sprintf("%s, then %s", mb(m.SweptFile), mb(m.RefilledFile)),
+			Target:   fmt.Sprintf("stops growing (≤ +%.0f%%)", MaxRegrowth*100),
+			Verdict:  judge(float64(m.RefilledFile) <= (1+MaxRegrowth)*float64(m.LiveFile))},
+	}
+	if !m.Swept {
+		for i := 2; i < 4; i++ {
+			rows[i].Measured, rows[i].Verdict = "not measured: "+m.SkipReason, Skipped
+		}
+	}
+	return rows
+}
+
+func notes(f Figures) []string {
+	out := []string{
+		"Every figure comes from this one run on this machine; the load generator " +
+			"(mfactl bench) shares the CPU with the system under test.",
+		"Ratios compare with the ceiling at the same client count; bbolt and JetStream " +
+			"ceilings are shown for the figures they bound.",
+	}
+	if !f.Memory.Swept {
+		out = append(out, "The sweeper deletes challenges 10 min (hard maximum lifetime) plus "+
+			"MFA_CHALLENGE_RETENTION after creation; no setting shortens the 10 min, so the "+
+			"after-sweep rows need a run with the sweep wait.")
+	}
+	return out
+}
+
+// judge turns a condition into a verdict.
+func judge(ok bool) Verdict {
+	if ok {
+		return Pass
+	}
+	return Fail
+}
+
+// loadCell formats a load figure.
+func loadCell(l Load, unit string) string {
+	s := fmt.Sprintf("%s %s, p50 %s, p99 %s", count(l.PerSec), unit, millis(l.P50), millis(l.P99))
+	if l.Bad > 0 {
+		s += fmt.Sprintf(" (%d of %d failed)", l.Bad, l.Requests)
+	}
+	return s
+}
+
+// ratio formats a/b as "0.31× name".
+func ratio(a, b float64, name string) string {
+	if b <= 0 {
+		return "– " + name
+	}
+	return fmt.Sprintf("%.2f× %s", a/b, name)
+}
+
+// count formats a number with thousands separators.
+func count(x float64) string {
+	s := strconv.FormatInt(int64(x+0.5), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// millis formats milliseconds.
+func millis(ms float64) string {
+	if ms < 10 {
+		return fmt.Sprintf("%.2f ms", ms)
+	}
+	return fmt.Sprintf("%.1f ms", ms)
+}
+
+// mb formats bytes as megabytes (10^6).
+func mb(b int64) string {
+	return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+}

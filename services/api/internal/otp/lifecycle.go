@@ -1,0 +1,228 @@
+package otp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+)
+
+// Errors of the challenge lifecycle.
+var (
+	// ErrRateLimited is wrapped by *RateLimitError.
+	ErrRateLimited = errors.New("rate limited")
+	// ErrIdempotencyReused is returned when an Idempotency-Key comes back
+	// with a different request.
+	ErrIdempotencyReused = errors.New("idempotency key reused with a different request")
+)
+
+// RateLimitError refuses a request for now; RetryAfter says for how long.
+type RateLimitError struct {
+	Wait   time.Duration
+	Reason string
+}
+
+func (e *RateLimitError) Error() string { return "rate limited: " + e.Reason }
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// RetryAfter returns the wait in whole seconds, at least 1.
+func (e *RateLimitError) RetryAfter() int {
+	return max(1, int(math.Ceil(e.Wait.Seconds())))
+}
+
+// IdempotencyWindow is how long an Idempotency-Key is remembered.
+const IdempotencyWindow = 24 * time.Hour
+
+// createOnce stores c under the request's idempotency key. It returns the
+// earlier challenge, and true, when the request was already made.
+func (s *Service) createOnce(c *store.Challenge, r Request) (*store.Challenge, bool, error) {
+	err := s.store.CreateChallengeOnce(c, r.IdempotencyKey, r.BodyHash, IdempotencyWindow)
+	var replayed *store.Replayed
+	switch {
+	case errors.As(err, &replayed):
+		prev, err := s.store.GetChallenge(replayed.AuthID)
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return prev, true, nil
+	case errors.Is(err, store.ErrIdempotencyConflict):
+		return nil, false, ErrIdempotencyReused
+	case err != nil:
+		return nil, false, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
+	}
+	return c, false, nil
+}
+
+// Resend replaces the challenge's code with a new one and sends it; the old
+// code stops working. The attempt count is not reset. It fails with
+// ErrNotFound, ErrAlreadyUsed, ErrLocked, ErrExpired, ErrNotResendable, a
+// *RateLimitError (cooldown or cap), or ErrUnavailable.
+func (s *Service) Resend(ctx context.Context, client *store.Client, authID string) (*store.Challenge, error) {
+	p := s.policy.For(client.Policy)
+	code := NewCode(p.CodeLength)
+	var outcome error
+	var updated, before store.Challenge
+	err := s.store.UpdateChallenge(authID, func(c *store.Challenge) (bool, error) {
+		outcome = s.checkResend(client.ID, c, p)
+		if outcome != nil {
+			return false, nil
+		}
+		before = *c
+		c.Generation++
+		c.Resends++
+		c.SentAt = s.now().UTC()
+		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
+		updated = *c
+		return true, nil
+	})
+	if err := lifecycleErr(err, outcome); err != nil {
+		return nil, err
+	}
+	dest, err := s.data.Open(updated.SealedDestination, []byte(updated.ID))
+	if err != nil {
+		return nil, fmt.Errorf("%w: unsealing destination: %w", ErrUnavailable, err)
+	}
+	secret := events.Secret{Code: code, Destination: string(dest), UserName: updated.UserName}
+	if err := s.publish(ctx, client, &updated, 0, secret); err != nil {
+		return nil, errors.Join(err, s.undoResend(&before, updated.Generation))
+	}
+	return &updated, nil
+}
+
+func (s *Service) checkResend(clientID string, c *store.Challenge, p Policy) error {
+	now := s.now().UTC()
+	switch {
+	case c.ClientID != clientID:
+		return ErrNotFound
+	case c.State == store.ChallengeValidated:
+		return ErrAlreadyUsed
+	case c.Locked():
+		return ErrLocked
+	case c.State == store.ChallengeCancelled || c.Expired(now):
+		return ErrExpired
+	case c.DeviceType == store.DeviceTOTP:
+		return ErrNotResendable
+	case c.Resends >= p.MaxResends:
+		return &RateLimitError{Wait: c.ExpiresAt.Sub(now), Reason: "resend limit reached"}
+	case now.Sub(c.SentAt) < p.ResendCooldown:
+		return &RateLimitError{Wait: p.ResendCooldown - now.Sub(c.SentAt), Reason: "resend cooldown"}
+	}
+	return nil
+}
+
+// undoResend puts back the code a failed resend replaced, unless another
+// change came in between.
+func (s *Service) undoResend(before *store.Challenge, generation int) error {
+	return s.store.UpdateChallenge(before.ID, func(c *store.Challenge) (bool, error) {
+		if c.Generation != generation {
+			return false, nil
+		}
+		c.Generation, c.Resends, c.SentAt = before.Generation, before.Resends, before.SentAt
+		c.HashKeyID, c.CodeHash = before.HashKeyID, before.CodeHash
+		return true, nil
+	})
+}
+
+// Cancel ends a challenge; its code stops working at once. Cancelling
+// twice is not an error. It fails with ErrNotFound or ErrAlreadyUsed.
+func (s *Service) Cancel(client *store.Client, authID string) error {
+	var outcome error
+	err := s.store.UpdateChallenge(authID, func(c *store.Challenge) (bool, error) {
+		outcome = nil
+		switch {
+		case c.ClientID != client.ID:
+			outcome = ErrNotFound
+		case c.State == store.ChallengeValidated:
+			outcome = ErrAlreadyUsed
+		case c.State == store.ChallengeCancelled:
+		default:
+			c.State, c.CancelledAt = store.ChallengeCancelled, s.now().UTC()
+			return true, nil
+		}
+		return false, nil
+	})
+	return lifecycleErr(err, outcome)
+}
+
+func lifecycleErr(err, outcome error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return ErrNotFound
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return outcome
+}
+
+// ApplyStatus records a delivery outcome in the challenge's history. A
+// status for a challenge that is gone, or naming another client, is
+// dropped; one without a client (a provider's signed receipt) is matched by
+// its id alone.
+func (s *Service) ApplyStatus(st events.Status) error {
+	err := s.store.UpdateChallenge(st.AuthID, func(c *store.Challenge) (bool, error) {
+		if st.ClientID != "" && c.ClientID != st.ClientID {
+			return false, nil
+		}
+		c.AddDelivery(store.DeliveryRecord{Generation: st.Generation, Replay: st.Replay, State: st.State,
+			Attempt: st.Attempt, ProviderID: st.ProviderID, Reason: st.Reason, Error: st.Error, At: st.At})
+		slices.SortStableFunc(c.Deliveries, func(a, b store.DeliveryRecord) int { return a.At.Compare(b.At) })
+		return true, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Why a dead-lettered delivery is not replayed.
+const (
+	SkipExpired    = "expired"
+	SkipValidated  = "validated"
+	SkipCancelled  = "cancelled"
+	SkipSuperseded = "superseded"
+	SkipLocked     = "locked"
+)
+
+// PrepareReplay decides whether the delivery of generation of authID may be
+// sent again, and if so (and not dryRun) counts the replay and returns its
+// number. skip names the reason when it may not.
+func (s *Service) PrepareReplay(authID string, generation int, dryRun bool) (replay int, skip string, err error) {
+	err = s.store.UpdateChallenge(authID, func(c *store.Challenge) (bool, error) {
+		replay, skip = 0, replaySkip(c, generation, s.now())
+		if skip != "" || dryRun {
+			replay = c.Replays + 1
+			return false, nil
+		}
+		c.Replays++
+		replay = c.Replays
+		return true, nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, SkipExpired, nil
+	}
+	return replay, skip, err
+}
+
+func replaySkip(c *store.Challenge, generation int, now time.Time) string {
+	switch {
+	case c.State == store.ChallengeValidated:
+		return SkipValidated
+	case c.State == store.ChallengeCancelled:
+		return SkipCancelled
+	case c.Expired(now):
+		return SkipExpired
+	case c.Locked():
+		return SkipLocked
+	case c.Generation != generation:
+		return SkipSuperseded + " by generation " + strconv.Itoa(c.Generation)
+	}
+	return ""
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Idempotency buckets and keys:
+//
+//	idempotency       client id, 0x00, key                -> JSON IdempotencyRecord
+//	idempotency_time  8-byte big-endian unix nanos, record key -> empty (read by the sweeper)
+
+// IdempotencyRecord remembers which challenge a request with an
+// Idempotency-Key created.
+type IdempotencyRecord struct {
+	// BodyHash is a hash of the request, so a different request with the
+	// same key is told apart.
+	BodyHash  []byte    `json:"bodyHash"`
+	AuthID    string    `json:"authId"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// ErrIdempotencyConflict is returned when a key is reused with another
+// request.
+var ErrIdempotencyConflict = errors.New("store: idempotency key reused with another request")
+
+// Replayed is returned by CreateChallengeOnce when the key was already
+// used for the same request; AuthID is the challenge it created.
+type Replayed struct{ AuthID string }
+
+func (r *Replayed) Error() string { return "store: request already made as " + r.AuthID }
+
+func idemKey(clientID, key string) []byte { return userKey(clientID, key) }
+
+// CreateChallengeOnce is CreateChallenge guarded by an idempotency key: if
+// the client used key within window for the same request (bodyHash) and
+// its challenge still exists, nothing is stored and a *Replayed is
+// returned; for another request it fails with ErrIdempotencyConflict.
+func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, window time.Duration) error {
+	ck, ok := challengeKey(c.ID)
+	if !ok {
+		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		ib := tx.Bucket(bucketIdempotency)
+		k := idemKey(c.ClientID, key)
+		var rec IdempotencyRecord
+		if err := getJSON(ib, k, &rec); err == nil && c.CreatedAt.Sub(rec.CreatedAt) < window {
+			if string(rec.BodyHash) != string(bodyHash) {
+				return ErrIdempotencyConflict
+			}
+			if prev, ok := challengeKey(rec.AuthID); ok && tx.Bucket(bucketChallenges).Get(prev) != nil {
+				return &Replayed{AuthID: rec.AuthID}
+			}
+		}
+		rec = IdempotencyRecord{BodyHash: bodyHash, AuthID: c.ID, CreatedAt: c.CreatedAt}
+		if err := putJSON(ib, k, &rec); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketIdempotencyTime).Put(timeKey(c.CreatedAt, k), nil); err != nil {
+			return err
+		}
+		return putJSON(tx.Bucket(bucketChallenges), ck, c)
+	})
+}
+
+func timeKey(t time.Time, suffix []byte) []byte {
+	out := make([]byte, 8, 8+len(suffix))
+	binary.BigEndian.PutUint64(out, uint64(t.UnixNano()))
+	return append(out, suffix...)
+}
+
+// SweepIdempotency deletes up to limit records created before cutoff.
+func (s *Store) SweepIdempotency(cutoff time.Time, limit int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		tb, ib := tx.Bucket(bucketIdempotencyTime), tx.Bucket(bucketIdempotency)
+		var doomed [][]byte
+		c := tb.Cursor()
+		for k, _ := c.First(); k != nil && len(doomed) < limit; k, _ = c.Next() {
+			if len(k) < 8 || int64(binary.BigEndian.Uint64(k)) >= cutoff.UnixNano() {
+				break
+			}
+			doomed = append(doomed, append([]byte(nil), k...))
+		}
+		for _, k := range doomed {
+			var rec IdempotencyRecord
+			if getJSON(ib, k[8:], &rec) == nil && !rec.CreatedAt.After(time.Unix(0, int64(binary.BigEndian.Uint64(k)))) {
+				if err := ib.Delete(k[8:]); err != nil {
+					return err
+				}
+			}
+			if err := tb.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, err
+}
