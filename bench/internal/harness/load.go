@@ -70,7 +70,7 @@ func (r run) args() []string {
 func (h *harness) bench(ctx context.Context, r run) (loadResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.warmup+r.duration+2*time.Minute)
 	defer cancel()
-	out, err := h.mfactl(ctx, h.api, r.args()...)
+	out, err := h.mfactl(ctx, "", r.args()...)
 	if err != nil {
 		return loadResult{}, err
 	}

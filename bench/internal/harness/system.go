@@ -97,7 +97,7 @@ func listening(ctx context.Context, p *proc, component string) (string, error) {
 // createClient onboards a client with mfactl, as an operator would, and
 // writes its credentials to a.creds.
 func (h *harness) createClient(ctx context.Context, a *apiProc) error {
-	out, err := h.mfactl(ctx, a, "--json", "client", "create", "--name", "Benchmark",
+	out, err := h.mfactl(ctx, a.admin, "--json", "client", "create", "--name", "Benchmark",
 		"--templates", "demotemplate")
 	if err != nil {
 		return err
@@ -117,12 +117,12 @@ func (h *harness) createClient(ctx context.Context, a *apiProc) error {
 	return nil
 }
 
-// mfactl runs the built mfactl against a and returns its standard output.
-// It fails with the command's error output.
-func (h *harness) mfactl(ctx context.Context, a *apiProc, args ...string) ([]byte, error) {
+// mfactl runs the built mfactl with the admin API at admin and returns its
+// standard output. It fails with the command's error output.
+func (h *harness) mfactl(ctx context.Context, admin string, args ...string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, filepath.Join(h.bin, "mfactl"), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.dir,
-		"MFA_ADMIN_URL=" + a.admin, "MFA_ADMIN_TOKEN=" + adminToken,
+		"MFA_ADMIN_URL=" + admin, "MFA_ADMIN_TOKEN=" + adminToken,
 		"MFA_DATA_DIR=" + filepath.Join(h.dir, "mfactl")}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -1,0 +1,130 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/procstat"
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/report"
+)
+
+// hardMaxExpiry is mfa-api's longest challenge lifetime, which its
+// sweeper adds to MFA_CHALLENGE_RETENTION for the cutoff (otp.HardMaxExpiry,
+// which is internal to the API module).
+const hardMaxExpiry = 10 * time.Minute
+
+// memory restarts mfa-api on a fresh store, fills it with live
+// challenges and reads its anonymous memory and file size; with the sweep
+// wait it then lets them expire and be swept and fills it again.
+func (h *harness) memory(ctx context.Context, f *report.Figures) error {
+	if err := h.api.stop(syscall.SIGTERM, 30*time.Second); err != nil {
+		return err
+	}
+	a, err := h.startAPI(ctx, "api-live", map[string]string{
+		"MFA_CHALLENGE_RETENTION": "0s", "MFA_SWEEP_INTERVAL": h.plan.sweepInterval.String()})
+	if err != nil {
+		return err
+	}
+	m := &f.Memory
+	if err := sleep(ctx, time.Second); err != nil {
+		return err
+	}
+	if m.BaselineAnon, err = procstat.RSSAnon(a.pid()); err != nil {
+		return err
+	}
+	if m.Challenges, err = h.fill(ctx, "live"); err != nil {
+		return err
+	}
+	if m.LiveAnon, m.LiveFile, err = h.footprint(ctx); err != nil {
+		return err
+	}
+	if !h.plan.sweep {
+		m.SkipReason = "the sweep wait was not asked for"
+		if h.cfg.Quick {
+			m.SkipReason = "quick run (the sweep comes 10 min after creation)"
+		}
+		return nil
+	}
+	return h.sweepAndRefill(ctx, m)
+}
+
+// sweepAndRefill waits until the sweeper has deleted every challenge,
+// measures, and stores as many again.
+func (h *harness) sweepAndRefill(ctx context.Context, m *report.Memory) error {
+	limit := hardMaxExpiry + 3*h.plan.sweepInterval + time.Minute
+	h.log.Info("waiting for the sweeper", slog.Duration("at_most", limit.Round(time.Second)))
+	if err := h.awaitSwept(ctx, m.Challenges, limit); err != nil {
+		return err
+	}
+	var err error
+	if m.SweptAnon, m.SweptFile, err = h.footprint(ctx); err != nil {
+		return err
+	}
+	if _, err := h.fill(ctx, "refill"); err != nil {
+		return err
+	}
+	if _, m.RefilledFile, err = h.footprint(ctx); err != nil {
+		return err
+	}
+	m.Swept = true
+	return nil
+}
+
+// fill creates the plan's number of live challenges and returns how many
+// were created.
+func (h *harness) fill(ctx context.Context, prefix string) (int, error) {
+	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: liveClients,
+		duration: 30 * time.Minute, requests: h.plan.challenges, credentials: h.api.creds,
+		extra: []string{"--prefix", prefix, "--expires-in", strconv.Itoa(int(hardMaxExpiry.Seconds()))}})
+	return res.OK, err
+}
+
+// footprint settles for a moment, then reads mfa-api's anonymous memory
+// and the bbolt file's size.
+func (h *harness) footprint(ctx context.Context) (int64, int64, error) {
+	if err := sleep(ctx, 2*time.Second); err != nil {
+		return 0, 0, err
+	}
+	anon, err := procstat.RSSAnon(h.api.pid())
+	if err != nil {
+		return 0, 0, err
+	}
+	st, err := os.Stat(h.api.storePath())
+	if err != nil {
+		return 0, 0, fmt.Errorf("sizing the store: %w", err)
+	}
+	h.log.Info("footprint", slog.Int64("rss_anon", anon), slog.Int64("file", st.Size()))
+	return anon, st.Size(), nil
+}
+
+// awaitSwept polls mfa-api's log until its sweeps add up to n deleted
+// challenges. It fails with ErrTimeout after limit.
+func (h *harness) awaitSwept(ctx context.Context, n int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		lines, err := h.api.logLines("swept challenges")
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, l := range lines {
+			c, _ := l["count"].(float64)
+			total += int(c)
+		}
+		if total >= n {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: %d of %d challenges swept", ErrTimeout, total, n)
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return errors.Join(err, fmt.Errorf("%d of %d challenges swept", total, n))
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/ceiling"
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/report"
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/smtpsink"
+)
+
+// pingBody is what the trivial handler is sent: an OTP request's size.
+const pingBody = `{"userName":"bench-123456","email":"bench-123456@example.com",` +
+	`"deviceType":"EMAIL","templateName":"demotemplate"}`
+
+// Client counts of the figures that are measured at one count.
+const (
+	tokenClients    = 64
+	validateClients = 64
+	deliveryClients = 64
+	liveClients     = 64
+	boltGoroutines  = 64
+	jetStreamWindow = 4096
+)
+
+// ceilings measures the trivial handler, bbolt and JetStream, before any
+// product process runs.
+func (h *harness) ceilings(ctx context.Context, f *report.Figures) error {
+	srv, err := ceiling.StartEcho(h.log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close(context.WithoutCancel(ctx))
+	f.Echo = map[int]report.Load{}
+	for _, n := range report.Clients {
+		res, err := h.bench(ctx, run{kind: "http", url: srv.URL(), clients: n,
+			duration: h.plan.window, warmup: h.plan.warmup,
+			extra: []string{"--method", "POST", "--body", pingBody}})
+		if err != nil {
+			return err
+		}
+		f.Echo[n] = res.load()
+	}
+	b, err := ceiling.Bolt(ctx, ceiling.BoltOptions{Dir: h.dir, Goroutines: boltGoroutines,
+		Duration: h.plan.window})
+	if err != nil {
+		return err
+	}
+	f.BoltWrites, f.BoltCommits, f.BoltGoroutines = b.WritesPerSec, b.CommitsPerSec, b.Goroutines
+	js, err := ceiling.JetStream(ctx, ceiling.JetStreamOptions{URL: h.nats.ClientURL(),
+		Duration: h.plan.window, Window: jetStreamWindow})
+	if err != nil {
+		return err
+	}
+	f.JetStream, f.JetStreamWindow = js.AckedPerSec, js.Window
+	h.log.Info("ceilings measured", slog.Float64("bolt_writes", b.WritesPerSec),
+		slog.Float64("bolt_commits", b.CommitsPerSec), slog.Float64("jetstream", js.AckedPerSec))
+	return nil
+}
+
+// startSystem starts the first mfa-api.
+func (h *harness) startSystem(ctx context.Context, _ *report.Figures) error {
+	_, err := h.startAPI(ctx, "api", nil)
+	return err
+}
+
+// tokens measures the token endpoint.
+func (h *harness) tokens(ctx context.Context, f *report.Figures) error {
+	res, err := h.bench(ctx, run{kind: "token", url: h.api.base, clients: tokenClients,
+		duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds})
+	f.Tokens, f.TokenClients = res.load(), tokenClients
+	return err
+}
+
+// delivery paces OTP requests at report.DeliveryRate with one email
+// worker and times each from request to the SMTP server's acceptance.
+func (h *harness) delivery(ctx context.Context, f *report.Figures) error {
+	if err := h.startWorker(ctx); err != nil {
+		return err
+	}
+	h.sink.KeepBodies(false)
+	h.sink.Take()
+	out := filepath.Join(h.dir, "delivery.tsv")
+	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: deliveryClients,
+		duration: h.plan.window, warmup: h.plan.warmup, rate: report.DeliveryRate,
+		credentials: h.api.creds, extra: []string{"--out", out, "--prefix", "lat"}})
+	if err != nil {
+		return err
+	}
+	recs, err := readRecords(out)
+	if err != nil {
+		return err
+	}
+	measured := afterWarmup(recs, h.plan.warmup)
+	latencies := h.awaitDeliveries(ctx, measured, 30*time.Second)
+	d := report.Delivery{Rate: report.DeliveryRate, Achieved: res.PerSecond,
+		Created: len(measured), Delivered: len(latencies)}
+	d.P50, d.P99 = percentileMillis(latencies, 0.50), percentileMillis(latencies, 0.99)
+	f.Delivery = d
+	return h.stopWorkers()
+}
+
+// awaitDeliveries collects the sink's messages until every record's
+// address has one or limit passes, and returns the latencies of those
+// that arrived.
+func (h *harness) awaitDeliveries(ctx context.Context, recs []record, limit time.Duration) []time.Duration {
+	sent := make(map[string]time.Time, len(recs))
+	for _, r := range recs {
+		sent[r.email] = r.sent
+	}
+	var out []time.Duration
+	deadline := time.Now().Add(limit)
+	for len(out) < len(recs) && time.Now().Before(deadline) && ctx.Err() == nil {
+		for _, a := range h.sink.Take() {
+			if at, ok := sent[a.To]; ok {
+				out = append(out, a.At.Sub(at))
+				delete(sent, a.To)
+			}
+		}
+		_ = sleep(ctx, 50*time.Millisecond)
+	}
+	return out
+}
+
+// percentileMillis returns the p-quantile of ds in milliseconds.
+func percentileMillis(ds []time.Duration, p float64) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	i := min(max(int(float64(len(s))*p+0.999999)-1, 0), len(s)-1)
+	return float64(s[i]) / 1e6
+}
+
+// otpRequests measures POST /v1/otp at each client count with no worker
+// running, leaving the deliveries queued for the email worker phase.
+func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
+	f.OTP = map[int]report.Load{}
+	for _, n := range report.Clients {
+		out := filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+".tsv")
+		stop := func() {}
+		if n == report.TargetClients {
+			stop = h.profile(ctx, "otp-"+strconv.Itoa(n))
+		}
+		res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: n,
+			duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
+			extra: []string{"--out", out, "--prefix", "c" + strconv.Itoa(n)}})
+		stop()
+		if err != nil {
+			return err
+		}
+		f.OTP[n] = res.load()
+	}
+	return nil
+}
+
+// emailWorkers lets one worker drain the backlog, then two, measuring
+// the rate at which mail reaches the sink; it keeps the messages so that
+// the validation phase can read their codes.
+func (h *harness) emailWorkers(ctx context.Context, f *report.Figures) error {
+	h.sink.Take()
+	h.sink.KeepBodies(true)
+	base := h.sink.Count()
+	for i := range 2 {
+		if err := h.startWorker(ctx); err != nil {
+			return err
+		}
+		rate, err := h.sinkRate(ctx)
+		if err != nil {
+			return err
+		}
+		f.EmailWorker[i] = rate
+	}
+	deadline := time.Now().Add(h.plan.codesWait)
+	for h.sink.Count()-base < int64(h.plan.minCodes) && time.Now().Before(deadline) {
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+	err := h.stopWorkers()
+	h.sink.KeepBodies(false)
+	return err
+}
+
+// sinkRate waits out the warm-up, then returns messages a second at the
+// sink over the worker window.
+func (h *harness) sinkRate(ctx context.Context) (float64, error) {
+	if err := sleep(ctx, h.plan.warmup); err != nil {
+		return 0, err
+	}
+	c0, t0 := h.sink.Count(), time.Now()
+	if err := sleep(ctx, h.plan.workerWindow); err != nil {
+		return 0, err
+	}
+	c1, t1 := h.sink.Count(), time.Now()
+	return float64(c1-c0) / t1.Sub(t0).Seconds(), nil
+}
+
+// validations reads the codes of the delivered messages and validates
+// them, one wrong code before each right one.
+func (h *harness) validations(ctx context.Context, f *report.Figures) error {
+	codes := filepath.Join(h.dir, "codes.txt")
+	n, err := h.writeCodes(codes)
+	if err != nil {
+		return err
+	}
+	h.log.Info("codes collected", slog.Int("challenges", n))
+	stop := h.profile(ctx, "validate")
+	res, err := h.bench(ctx, run{kind: "validate", url: h.api.base, clients: validateClients,
+		duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
+		extra: []string{"--codes", codes, "--wrong", "1"}})
+	stop()
+	f.Validate, f.ValidateClients = res.load(), validateClients
+	return err
+}
+
+// writeCodes joins the sink's messages with the OTP phase's records and
+// writes "authId code" lines; it returns how many.
+func (h *harness) writeCodes(path string) (int, error) {
+	ids := map[string]string{}
+	for _, n := range report.Clients {
+		recs, err := readRecords(filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+".tsv"))
+		if err != nil {
+			return 0, err
+		}
+		for _, r := range recs {
+			ids[r.email] = r.authID
+		}
+	}
+	var lines []byte
+	count := 0
+	for _, a := range h.sink.Take() {
+		id, ok := ids[a.To]
+		if !ok {
+			continue
+		}
+		code, err := smtpsink.Code(a.Raw)
+		if err != nil {
+			return 0, fmt.Errorf("message to a benchmark user: %w", err)
+		}
+		lines = append(lines, id+" "+code+"\n"...)
+		count++
+	}
+	if count == 0 {
+		return 0, fmt.Errorf("%w: no delivered codes to validate", ErrLoad)
+	}
+	return count, writeFile(path, lines)
+}

@@ -1,0 +1,168 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCheckTarget_LoopbackOnly(t *testing.T) {
+	tests := []struct {
+		name   string
+		url    string
+		remote bool
+		want   error
+	}{
+		{name: "ipv4 loopback", url: "http://127.0.0.1:8080/v1"},
+		{name: "other loopback", url: "http://127.3.4.5/"},
+		{name: "ipv6 loopback", url: "http://[::1]:8080"},
+		{name: "localhost", url: "https://LOCALHOST:8443"},
+		{name: "private address", url: "http://10.0.0.1", want: ErrRemoteTarget},
+		{name: "name", url: "http://mfa.example.com", want: ErrRemoteTarget},
+		{name: "name allowed", url: "http://mfa.example.com", remote: true},
+		{name: "no scheme", url: "127.0.0.1:8080", want: ErrBadURL},
+		{name: "ftp", url: "ftp://127.0.0.1", want: ErrBadURL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := CheckTarget(tt.url, tt.remote)
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Errorf("CheckTarget(%q, %v) = %v, want %v", tt.url, tt.remote, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPercentile_SortedSamples(t *testing.T) {
+	var s []time.Duration
+	for i := 1; i <= 100; i++ {
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	tests := []struct {
+		p    float64
+		want time.Duration
+	}{
+		{0.5, 50 * time.Millisecond}, {0.99, 99 * time.Millisecond},
+		{1, 100 * time.Millisecond}, {0.001, time.Millisecond},
+	}
+	for _, tt := range tests {
+		if got := Percentile(s, tt.p); got != tt.want {
+			t.Errorf("Percentile(1..100ms, %v) = %s, want %s", tt.p, got, tt.want)
+		}
+	}
+	if got := Percentile(nil, 0.5); got != 0 {
+		t.Errorf("Percentile(nil) = %s, want 0", got)
+	}
+}
+
+func TestRun_RefusesUnbounded(t *testing.T) {
+	for _, o := range []Options{{}, {Duration: 2 * MaxDuration}, {Duration: time.Second, Requests: -1},
+		{Duration: time.Second, Concurrency: MaxConcurrency + 1}} {
+		if _, err := Run(context.Background(), "x", o, nil); !errors.Is(err, ErrBounds) {
+			t.Errorf("Run(%+v) = %v, want ErrBounds", o, err)
+		}
+	}
+}
+
+func TestRun_StopsAtRequestCount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	client := NewHTTPClient(4, time.Second)
+	res, err := Run(context.Background(), "ping", Options{Concurrency: 4, Duration: 10 * time.Second,
+		Requests: 50}, Ping(client, http.MethodGet, srv.URL, "", nil, http.StatusNoContent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 50 || res.OK != 50 || res.Statuses["204"] != 50 {
+		t.Errorf("requests %d ok %d statuses %v, want 50 of 204", res.Requests, res.OK, res.Statuses)
+	}
+	if res.Latency.Max <= 0 || res.PerSecond <= 0 {
+		t.Errorf("latency %+v per second %v, want positive", res.Latency, res.PerSecond)
+	}
+}
+
+func TestRun_PacedRate(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	client := NewHTTPClient(8, time.Second)
+	res, err := Run(context.Background(), "paced", Options{Concurrency: 8, Duration: time.Second,
+		Rate: 200}, Ping(client, http.MethodGet, srv.URL, "", nil, http.StatusOK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK < 150 || res.OK > 210 {
+		t.Errorf("paced at 200/s for 1s: %d answers, want about 200", res.OK)
+	}
+}
+
+// fakeOTP answers validations like mfa-api: code 123456 of each authId
+// validates once; anything else is 400 until then.
+type fakeOTP struct {
+	mu        sync.Mutex
+	validated map[string]bool
+	wrong     int
+}
+
+func (f *fakeOTP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/oauth2/token" {
+		_, _ = w.Write([]byte(`{"access_token":"t","expires_in":900}`))
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer t" {
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	var body struct{ OTP string }
+	_ = json.NewDecoder(r.Body).Decode(&body)
+	id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/v1/otp/"), "/validate")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case f.validated[id]:
+		w.WriteHeader(http.StatusConflict)
+	case body.OTP == "123456":
+		f.validated[id] = true
+	default:
+		f.wrong++
+		w.WriteHeader(http.StatusBadRequest)
+	}
+}
+
+func TestValidate_WrongThenRightPerChallenge(t *testing.T) {
+	fake := &fakeOTP{validated: map[string]bool{}}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	chs, err := ReadChallenges(strings.NewReader("a 123456\n\nb 123456\nc 123456\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewHTTPClient(3, time.Second)
+	tokens := NewTokens(client, srv.URL, Credentials{ID: "id", Secret: "s"})
+	res, err := Run(context.Background(), "validate", Options{Concurrency: 3, Duration: 10 * time.Second},
+		Validate(client, srv.URL, tokens, chs, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 9 || res.Statuses["400"] != 6 || res.Statuses["200"] != 3 {
+		t.Errorf("ok %d statuses %v, want 6 wrong and 3 right, all expected", res.OK, res.Statuses)
+	}
+	if len(fake.validated) != 3 || fake.wrong != 6 {
+		t.Errorf("server saw %d validated and %d wrong, want 3 and 6", len(fake.validated), fake.wrong)
+	}
+}
+
+func TestWrongCode_DiffersFromRight(t *testing.T) {
+	for step := range 9 {
+		if got := wrongCode("123450", step); got == "123450" || len(got) != 6 {
+			t.Errorf("wrongCode(123450, %d) = %q", step, got)
+		}
+	}
+}
