@@ -50,9 +50,20 @@ vet:
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
-## bench: the Go benchmarks of the hot functions
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+## bench: the Go benchmarks, then the system benchmark table (BENCH_QUICK=1:
+## a short run; BENCH_SWEEP=0: skip the 11 min sweep wait; BENCH_PROFILE=dir:
+## perf recordings of mfa-api)
+bench: bench-go bench-system
+
+.PHONY: bench-go bench-system
+
+## bench-go: the Go benchmarks of the hot functions
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) ./bench/...
+
+## bench-system: the whole system on loopback under load, printed as one table
+bench-system:
+	$(GO) run ./bench/cmd/mfabench
 
 ## fuzz: each fuzz target for a short while
 fuzz:

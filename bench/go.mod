@@ -3,7 +3,7 @@ module github.com/ciam-mfa/ciam-mfa/bench
 go 1.26.8
 
 require (
-	github.com/ciam-mfa/ciam-mfa/pkg v0.0.0-00010101000000-000000000000
+	github.com/ciam-mfa/ciam-mfa/pkg v0.0.0
 	github.com/emersion/go-smtp v0.26.0
 	github.com/google/uuid v1.6.0
 	github.com/labstack/echo/v4 v4.16.5

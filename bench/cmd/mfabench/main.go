@@ -43,16 +43,19 @@ func run() int {
 		cfg.Log.Error("benchmark failed", slog.String("error", err.Error()))
 		return 1
 	}
+
 	if err := rep.Markdown(os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "mfabench:", err)
 		return 1
 	}
+
 	if *out != "" {
 		if err := writeTable(*out, rep.Markdown); err != nil {
 			fmt.Fprintln(os.Stderr, "mfabench:", err)
 			return 1
 		}
 	}
+
 	return 0
 }
 
@@ -62,9 +65,11 @@ func writeTable(path string, render func(w io.Writer) error) error {
 	if err != nil {
 		return fmt.Errorf("creating %s: %w", path, err)
 	}
+
 	if err := render(f); err != nil {
 		_ = f.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+
 	return f.Close()
 }

@@ -45,15 +45,18 @@ func Bolt(ctx context.Context, o BoltOptions) (BoltResult, error) {
 	if o.Goroutines <= 0 {
 		o.Goroutines = 64
 	}
+
 	if o.ValueSize <= 0 {
 		o.ValueSize = 600
 	}
+
 	db, err := bolt.Open(filepath.Join(o.Dir, "ceiling.db"), 0o600, &bolt.Options{
 		Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
 	})
 	if err != nil {
 		return BoltResult{}, fmt.Errorf("ceiling: opening bbolt: %w", err)
 	}
+
 	defer db.Close()
 	db.MaxBatchDelay, db.MaxBatchSize = 2*time.Millisecond, 1000
 	bucket := []byte("challenges")
@@ -63,6 +66,7 @@ func Bolt(ctx context.Context, o BoltOptions) (BoltResult, error) {
 	}); err != nil {
 		return BoltResult{}, fmt.Errorf("ceiling: creating bucket: %w", err)
 	}
+
 	return runBolt(ctx, db, bucket, o)
 }
 
@@ -91,16 +95,19 @@ func runBolt(ctx context.Context, db *bolt.DB, bucket []byte, o BoltOptions) (Bo
 					errs <- err
 					return
 				}
+
 				writes.Add(1)
 			}
 		})
 	}
+
 	wg.Wait()
 	secs := time.Since(start).Seconds()
 	close(errs)
 	if err := <-errs; err != nil {
 		return BoltResult{}, fmt.Errorf("ceiling: bbolt write: %w", err)
 	}
+
 	commits := lastTx.Load() - firstTx.Load() + 1
 	return BoltResult{WritesPerSec: float64(writes.Load()) / secs,
 		CommitsPerSec: float64(commits) / secs, Goroutines: o.Goroutines}, nil

@@ -32,12 +32,14 @@ func StartEcho(log *slog.Logger) (*EchoServer, error) {
 		if _, err := io.Copy(io.Discard, c.Request().Body); err != nil {
 			return fmt.Errorf("reading body: %w", err)
 		}
+
 		return c.JSON(http.StatusOK, map[string]string{"status": "SUCCESS"})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("ceiling: listening: %w", err)
 	}
+
 	s := &EchoServer{ln: ln, srv: &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -58,5 +60,6 @@ func (s *EchoServer) Close(ctx context.Context) error {
 	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("ceiling: stopping echo: %w", err)
 	}
+
 	return nil
 }

@@ -47,30 +47,36 @@ func JetStream(ctx context.Context, o JetStreamOptions) (JetStreamResult, error)
 	if o.Window <= 0 {
 		o.Window = 4096
 	}
+
 	if o.Size <= 0 {
 		o.Size = 512
 	}
+
 	nc, err := nats.Connect(o.URL, nats.Name("mfa-bench-ceiling"))
 	if err != nil {
 		return JetStreamResult{}, fmt.Errorf("ceiling: connecting to nats: %w", err)
 	}
+
 	defer nc.Close()
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(o.Window),
 		jetstream.WithPublishAsyncTimeout(10*time.Second))
 	if err != nil {
 		return JetStreamResult{}, fmt.Errorf("ceiling: jetstream: %w", err)
 	}
+
 	_, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: ceilingStream,
 		Subjects: []string{"bench.ceiling"}, Storage: jetstream.FileStorage,
 		Duplicates: 2 * time.Minute})
 	if err != nil {
 		return JetStreamResult{}, fmt.Errorf("ceiling: creating stream: %w", err)
 	}
+
 	res, runErr := publishAll(ctx, js, o)
 	delErr := js.DeleteStream(context.WithoutCancel(ctx), ceilingStream)
 	if delErr != nil {
 		delErr = fmt.Errorf("ceiling: deleting stream: %w", delErr)
 	}
+
 	return res, errors.Join(runErr, delErr)
 }
 
@@ -90,6 +96,7 @@ func publishAll(ctx context.Context, js jetstream.JetStream, o JetStreamOptions)
 				failed++
 			}
 		}
+
 		counted <- [2]int{acked, failed}
 	}()
 	start := time.Now()
@@ -103,8 +110,10 @@ func publishAll(ctx context.Context, js jetstream.JetStream, o JetStreamOptions)
 			pubErr = fmt.Errorf("ceiling: publishing: %w", err)
 			break
 		}
+
 		futures <- f
 	}
+
 	close(futures)
 	n := <-counted
 	secs := time.Since(start).Seconds()

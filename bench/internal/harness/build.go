@@ -24,5 +24,6 @@ func build(ctx context.Context, dir string) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building binaries: %w\n%s", err, out.String())
 	}
+
 	return nil
 }

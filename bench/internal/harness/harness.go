@@ -14,6 +14,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/ceiling"
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/procstat"
 	"github.com/ciam-mfa/ciam-mfa/bench/internal/report"
 	"github.com/ciam-mfa/ciam-mfa/bench/internal/smtpsink"
 	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
@@ -57,6 +59,7 @@ func planFor(c Config) plan {
 			workerWindow: 2 * time.Second, minCodes: 1500, codesWait: 10 * time.Second,
 			challenges: 20_000, sweepInterval: time.Second}
 	}
+
 	return plan{window: 10 * time.Second, warmup: 2 * time.Second,
 		workerWindow: 10 * time.Second, minCodes: 40_000, codesWait: time.Minute,
 		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep}
@@ -73,6 +76,7 @@ type harness struct {
 
 	nats    *server.Server
 	sink    *smtpsink.Sink
+	echo    *ceiling.EchoServer
 	api     *apiProc
 	workers []*proc
 	env     map[string]string
@@ -87,11 +91,13 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 	if err != nil {
 		return nil, err
 	}
+
 	f := report.Figures{Quick: cfg.Quick, Machine: machine()}
 	runErr := h.phases(ctx, &f)
 	if err := errors.Join(runErr, h.close()); err != nil {
 		return nil, err
 	}
+
 	return report.Build(f), nil
 }
 
@@ -110,15 +116,18 @@ func (h *harness) phases(ctx context.Context, f *report.Figures) error {
 		{"validations", h.validations},
 		{"live challenges", h.memory},
 	}
+
 	for _, s := range steps {
 		began := time.Now()
 		h.log.Info("phase started", slog.String("phase", s.name))
 		if err := s.run(ctx, f); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
+
 		h.log.Info("phase done", slog.String("phase", s.name),
 			slog.Duration("took", time.Since(began).Round(time.Millisecond)))
 	}
+
 	return nil
 }
 
@@ -135,21 +144,30 @@ func open(ctx context.Context, cfg Config) (h *harness, err error) {
 		if h.dir, err = os.MkdirTemp("", "mfa-bench-"); err != nil {
 			return nil, fmt.Errorf("creating work directory: %w", err)
 		}
+
 		h.remove = true
 	}
+
 	h.bin = filepath.Join(h.dir, "bin")
 	h.log.Info("building binaries", slog.String("dir", h.bin))
 	if err := build(ctx, h.bin); err != nil {
 		return nil, err
 	}
+
 	h.nats, err = natsembed.Start(natsembed.Options{StoreDir: filepath.Join(h.dir, "nats"),
 		Name: "bench"})
 	if err != nil {
 		return nil, fmt.Errorf("starting nats: %w", err)
 	}
+
 	if h.sink, err = smtpsink.Start(); err != nil {
 		return nil, err
 	}
+
+	if h.echo, err = ceiling.StartEcho(h.log); err != nil {
+		return nil, err
+	}
+
 	return h, nil
 }
 
@@ -161,19 +179,43 @@ func (h *harness) close() error {
 	if h.api != nil {
 		errs = append(errs, h.api.stop(syscall.SIGTERM, 30*time.Second))
 	}
+
 	if h.sink != nil {
 		errs = append(errs, h.sink.Close())
 	}
+
+	if h.echo != nil {
+		errs = append(errs, h.echo.Close(context.Background()))
+	}
+
 	if h.nats != nil {
 		h.nats.Shutdown()
 		h.nats.WaitForShutdown()
 	}
+
 	if h.remove {
 		if err := os.RemoveAll(h.dir); err != nil {
 			errs = append(errs, fmt.Errorf("removing work directory: %w", err))
 		}
 	}
+
 	return errors.Join(errs...)
+}
+
+// measured runs fn and notes the CPU steal during it under row id.
+func (h *harness) measured(f *report.Figures, id string, fn func() error) error {
+	before, errBefore := procstat.CPU()
+	err := fn()
+	after, errAfter := procstat.CPU()
+	if errBefore == nil && errAfter == nil {
+		if f.Steal == nil {
+			f.Steal = map[string]float64{}
+		}
+
+		f.Steal[id] = procstat.StealShare(before, after)
+	}
+
+	return err
 }
 
 // machine describes this machine for the report header.
@@ -187,6 +229,7 @@ func machine() string {
 			}
 		}
 	}
+
 	return fmt.Sprintf("%d cores (%s), %s %s/%s, everything on loopback", runtime.NumCPU(), model,
 		runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

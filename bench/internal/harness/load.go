@@ -56,12 +56,15 @@ func (r run) args() []string {
 	if r.requests > 0 {
 		a = append(a, "--requests", strconv.Itoa(r.requests))
 	}
+
 	if r.rate > 0 {
 		a = append(a, "--rate", strconv.FormatFloat(r.rate, 'f', -1, 64))
 	}
+
 	if r.credentials != "" {
 		a = append(a, "--env-file", r.credentials)
 	}
+
 	return append(a, r.extra...)
 }
 
@@ -74,19 +77,23 @@ func (h *harness) bench(ctx context.Context, r run) (loadResult, error) {
 	if err != nil {
 		return loadResult{}, err
 	}
+
 	var res loadResult
 	if err := json.Unmarshal(out, &res); err != nil {
 		return loadResult{}, fmt.Errorf("decoding mfactl bench output %q: %w", out, err)
 	}
+
 	h.log.Info("load measured", slog.String("name", res.Name), slog.Int("clients", r.clients),
 		slog.Float64("per_sec", res.PerSecond), slog.Float64("p50_ms", res.Latency.P50),
 		slog.Float64("p99_ms", res.Latency.P99), slog.Int("bad", res.Unexpected+res.Errors))
 	if res.OK == 0 {
 		return res, fmt.Errorf("%w: %s: no expected answer: %s", ErrLoad, res.Name, res.FirstError)
 	}
+
 	if res.FirstError != "" {
 		h.log.Warn("unexpected answers", slog.String("name", res.Name),
 			slog.String("first", res.FirstError))
 	}
+
 	return res, nil
 }

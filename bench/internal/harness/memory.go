@@ -26,31 +26,39 @@ func (h *harness) memory(ctx context.Context, f *report.Figures) error {
 	if err := h.api.stop(syscall.SIGTERM, 30*time.Second); err != nil {
 		return err
 	}
+
 	a, err := h.startAPI(ctx, "api-live", map[string]string{
 		"MFA_CHALLENGE_RETENTION": "0s", "MFA_SWEEP_INTERVAL": h.plan.sweepInterval.String()})
 	if err != nil {
 		return err
 	}
+
 	m := &f.Memory
 	if err := sleep(ctx, time.Second); err != nil {
 		return err
 	}
+
 	if m.BaselineAnon, err = procstat.RSSAnon(a.pid()); err != nil {
 		return err
 	}
+
 	if m.Challenges, err = h.fill(ctx, "live"); err != nil {
 		return err
 	}
+
 	if m.LiveAnon, m.LiveFile, err = h.footprint(ctx); err != nil {
 		return err
 	}
+
 	if !h.plan.sweep {
 		m.SkipReason = "the sweep wait was not asked for"
 		if h.cfg.Quick {
 			m.SkipReason = "quick run (the sweep comes 10 min after creation)"
 		}
+
 		return nil
 	}
+
 	return h.sweepAndRefill(ctx, m)
 }
 
@@ -62,16 +70,20 @@ func (h *harness) sweepAndRefill(ctx context.Context, m *report.Memory) error {
 	if err := h.awaitSwept(ctx, m.Challenges, limit); err != nil {
 		return err
 	}
+
 	var err error
 	if m.SweptAnon, m.SweptFile, err = h.footprint(ctx); err != nil {
 		return err
 	}
+
 	if _, err := h.fill(ctx, "refill"); err != nil {
 		return err
 	}
+
 	if _, m.RefilledFile, err = h.footprint(ctx); err != nil {
 		return err
 	}
+
 	m.Swept = true
 	return nil
 }
@@ -91,14 +103,17 @@ func (h *harness) footprint(ctx context.Context) (int64, int64, error) {
 	if err := sleep(ctx, 2*time.Second); err != nil {
 		return 0, 0, err
 	}
+
 	anon, err := procstat.RSSAnon(h.api.pid())
 	if err != nil {
 		return 0, 0, err
 	}
+
 	st, err := os.Stat(h.api.storePath())
 	if err != nil {
 		return 0, 0, fmt.Errorf("sizing the store: %w", err)
 	}
+
 	h.log.Info("footprint", slog.Int64("rss_anon", anon), slog.Int64("file", st.Size()))
 	return anon, st.Size(), nil
 }
@@ -112,17 +127,21 @@ func (h *harness) awaitSwept(ctx context.Context, n int, limit time.Duration) er
 		if err != nil {
 			return err
 		}
+
 		total := 0
 		for _, l := range lines {
 			c, _ := l["count"].(float64)
 			total += int(c)
 		}
+
 		if total >= n {
 			return nil
 		}
+
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%w: %d of %d challenges swept", ErrTimeout, total, n)
 		}
+
 		if err := sleep(ctx, time.Second); err != nil {
 			return errors.Join(err, fmt.Errorf("%d of %d challenges swept", total, n))
 		}

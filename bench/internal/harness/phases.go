@@ -31,36 +31,41 @@ const (
 // ceilings measures the trivial handler, bbolt and JetStream, before any
 // product process runs.
 func (h *harness) ceilings(ctx context.Context, f *report.Figures) error {
-	srv, err := ceiling.StartEcho(h.log)
-	if err != nil {
-		return err
-	}
-	defer srv.Close(context.WithoutCancel(ctx))
 	f.Echo = map[int]report.Load{}
 	for _, n := range report.Clients {
-		res, err := h.bench(ctx, run{kind: "http", url: srv.URL(), clients: n,
-			duration: h.plan.window, warmup: h.plan.warmup,
-			extra: []string{"--method", "POST", "--body", pingBody}})
+		err := h.measured(f, "ceiling-echo-"+strconv.Itoa(n), func() (err error) {
+			f.Echo[n], err = h.echoLoad(ctx, n)
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		f.Echo[n] = res.load()
 	}
-	b, err := ceiling.Bolt(ctx, ceiling.BoltOptions{Dir: h.dir, Goroutines: boltGoroutines,
-		Duration: h.plan.window})
+
+	err := h.measured(f, "ceiling-bbolt", func() error {
+		b, err := ceiling.Bolt(ctx, ceiling.BoltOptions{Dir: h.dir, Goroutines: boltGoroutines,
+			Duration: h.plan.window})
+		f.BoltWrites, f.BoltCommits, f.BoltGoroutines = b.WritesPerSec, b.CommitsPerSec, b.Goroutines
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	f.BoltWrites, f.BoltCommits, f.BoltGoroutines = b.WritesPerSec, b.CommitsPerSec, b.Goroutines
-	js, err := ceiling.JetStream(ctx, ceiling.JetStreamOptions{URL: h.nats.ClientURL(),
-		Duration: h.plan.window, Window: jetStreamWindow})
-	if err != nil {
+
+	return h.measured(f, "ceiling-jetstream", func() error {
+		js, err := ceiling.JetStream(ctx, ceiling.JetStreamOptions{URL: h.nats.ClientURL(),
+			Duration: h.plan.window, Window: jetStreamWindow})
+		f.JetStream, f.JetStreamWindow = js.AckedPerSec, js.Window
 		return err
-	}
-	f.JetStream, f.JetStreamWindow = js.AckedPerSec, js.Window
-	h.log.Info("ceilings measured", slog.Float64("bolt_writes", b.WritesPerSec),
-		slog.Float64("bolt_commits", b.CommitsPerSec), slog.Float64("jetstream", js.AckedPerSec))
-	return nil
+	})
+}
+
+// echoLoad loads the trivial handler with n clients.
+func (h *harness) echoLoad(ctx context.Context, n int) (report.Load, error) {
+	res, err := h.bench(ctx, run{kind: "http", url: h.echo.URL(), clients: n,
+		duration: h.plan.window, warmup: h.plan.warmup,
+		extra: []string{"--method", "POST", "--body", pingBody}})
+	return res.load(), err
 }
 
 // startSystem starts the first mfa-api.
@@ -70,11 +75,17 @@ func (h *harness) startSystem(ctx context.Context, _ *report.Figures) error {
 }
 
 // tokens measures the token endpoint.
-func (h *harness) tokens(ctx context.Context, f *report.Figures) error {
-	res, err := h.bench(ctx, run{kind: "token", url: h.api.base, clients: tokenClients,
-		duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds})
-	f.Tokens, f.TokenClients = res.load(), tokenClients
-	return err
+func (h *harness) tokens(ctx context.Context, f *report.Figures) (err error) {
+	if f.TokenEcho, err = h.echoLoad(ctx, tokenClients); err != nil {
+		return err
+	}
+
+	return h.measured(f, "tokens", func() error {
+		res, err := h.bench(ctx, run{kind: "token", url: h.api.base, clients: tokenClients,
+			duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds})
+		f.Tokens, f.TokenClients = res.load(), tokenClients
+		return err
+	})
 }
 
 // delivery paces OTP requests at report.DeliveryRate with one email
@@ -83,19 +94,26 @@ func (h *harness) delivery(ctx context.Context, f *report.Figures) error {
 	if err := h.startWorker(ctx); err != nil {
 		return err
 	}
+
 	h.sink.KeepBodies(false)
 	h.sink.Take()
 	out := filepath.Join(h.dir, "delivery.tsv")
-	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: deliveryClients,
-		duration: h.plan.window, warmup: h.plan.warmup, rate: report.DeliveryRate,
-		credentials: h.api.creds, extra: []string{"--out", out, "--prefix", "lat"}})
+	var res loadResult
+	err := h.measured(f, "delivery", func() (err error) {
+		res, err = h.bench(ctx, run{kind: "otp", url: h.api.base, clients: deliveryClients,
+			duration: h.plan.window, warmup: h.plan.warmup, rate: report.DeliveryRate,
+			credentials: h.api.creds, extra: []string{"--out", out, "--prefix", "lat"}})
+		return err
+	})
 	if err != nil {
 		return err
 	}
+
 	recs, err := readRecords(out)
 	if err != nil {
 		return err
 	}
+
 	measured := afterWarmup(recs, h.plan.warmup)
 	latencies := h.awaitDeliveries(ctx, measured, 30*time.Second)
 	d := report.Delivery{Rate: report.DeliveryRate, Achieved: res.PerSecond,
@@ -113,6 +131,7 @@ func (h *harness) awaitDeliveries(ctx context.Context, recs []record, limit time
 	for _, r := range recs {
 		sent[r.email] = r.sent
 	}
+
 	var out []time.Duration
 	deadline := time.Now().Add(limit)
 	for len(out) < len(recs) && time.Now().Before(deadline) && ctx.Err() == nil {
@@ -122,8 +141,10 @@ func (h *harness) awaitDeliveries(ctx context.Context, recs []record, limit time
 				delete(sent, a.To)
 			}
 		}
+
 		_ = sleep(ctx, 50*time.Millisecond)
 	}
+
 	return out
 }
 
@@ -132,6 +153,7 @@ func percentileMillis(ds []time.Duration, p float64) float64 {
 	if len(ds) == 0 {
 		return 0
 	}
+
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	i := min(max(int(float64(len(s))*p+0.999999)-1, 0), len(s)-1)
@@ -141,23 +163,39 @@ func percentileMillis(ds []time.Duration, p float64) float64 {
 // otpRequests measures POST /v1/otp at each client count with no worker
 // running, leaving the deliveries queued for the email worker phase.
 func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
-	f.OTP = map[int]report.Load{}
+	f.OTP, f.OTPEcho = map[int]report.Load{}, map[int]report.Load{}
 	for _, n := range report.Clients {
-		out := filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+".tsv")
-		stop := func() {}
-		if n == report.TargetClients {
-			stop = h.profile(ctx, "otp-"+strconv.Itoa(n))
-		}
-		res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: n,
-			duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
-			extra: []string{"--out", out, "--prefix", "c" + strconv.Itoa(n)}})
-		stop()
+		echo, err := h.echoLoad(ctx, n)
 		if err != nil {
 			return err
 		}
-		f.OTP[n] = res.load()
+
+		f.OTPEcho[n] = echo
+		if err := h.measured(f, "otp-"+strconv.Itoa(n), func() error {
+			return h.otpLoad(ctx, f, n)
+		}); err != nil {
+			return err
+		}
 	}
+
 	return nil
+}
+
+// otpLoad measures POST /v1/otp with n clients, profiling at the target
+// client count.
+func (h *harness) otpLoad(ctx context.Context, f *report.Figures, n int) error {
+	out := filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+".tsv")
+	stop := func() {}
+	if n == report.TargetClients {
+		stop = h.profile(ctx, "otp-"+strconv.Itoa(n))
+	}
+
+	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: n,
+		duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
+		extra: []string{"--out", out, "--prefix", "c" + strconv.Itoa(n)}})
+	stop()
+	f.OTP[n] = res.load()
+	return err
 }
 
 // emailWorkers lets one worker drain the backlog, then two, measuring
@@ -171,18 +209,22 @@ func (h *harness) emailWorkers(ctx context.Context, f *report.Figures) error {
 		if err := h.startWorker(ctx); err != nil {
 			return err
 		}
-		rate, err := h.sinkRate(ctx)
-		if err != nil {
+
+		if err := h.measured(f, "email-"+strconv.Itoa(i+1), func() (err error) {
+			f.EmailWorker[i], err = h.sinkRate(ctx)
+			return err
+		}); err != nil {
 			return err
 		}
-		f.EmailWorker[i] = rate
 	}
+
 	deadline := time.Now().Add(h.plan.codesWait)
 	for h.sink.Count()-base < int64(h.plan.minCodes) && time.Now().Before(deadline) {
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
 			return err
 		}
 	}
+
 	err := h.stopWorkers()
 	h.sink.KeepBodies(false)
 	return err
@@ -194,10 +236,12 @@ func (h *harness) sinkRate(ctx context.Context) (float64, error) {
 	if err := sleep(ctx, h.plan.warmup); err != nil {
 		return 0, err
 	}
+
 	c0, t0 := h.sink.Count(), time.Now()
 	if err := sleep(ctx, h.plan.workerWindow); err != nil {
 		return 0, err
 	}
+
 	c1, t1 := h.sink.Count(), time.Now()
 	return float64(c1-c0) / t1.Sub(t0).Seconds(), nil
 }
@@ -210,14 +254,21 @@ func (h *harness) validations(ctx context.Context, f *report.Figures) error {
 	if err != nil {
 		return err
 	}
+
 	h.log.Info("codes collected", slog.Int("challenges", n))
-	stop := h.profile(ctx, "validate")
-	res, err := h.bench(ctx, run{kind: "validate", url: h.api.base, clients: validateClients,
-		duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
-		extra: []string{"--codes", codes, "--wrong", "1"}})
-	stop()
-	f.Validate, f.ValidateClients = res.load(), validateClients
-	return err
+	if f.ValidateEcho, err = h.echoLoad(ctx, validateClients); err != nil {
+		return err
+	}
+
+	return h.measured(f, "validate", func() error {
+		stop := h.profile(ctx, "validate")
+		res, err := h.bench(ctx, run{kind: "validate", url: h.api.base, clients: validateClients,
+			duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
+			extra: []string{"--codes", codes, "--wrong", "1"}})
+		stop()
+		f.Validate, f.ValidateClients = res.load(), validateClients
+		return err
+	})
 }
 
 // writeCodes joins the sink's messages with the OTP phase's records and
@@ -229,10 +280,12 @@ func (h *harness) writeCodes(path string) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+
 		for _, r := range recs {
 			ids[r.email] = r.authID
 		}
 	}
+
 	var lines []byte
 	count := 0
 	for _, a := range h.sink.Take() {
@@ -240,15 +293,19 @@ func (h *harness) writeCodes(path string) (int, error) {
 		if !ok {
 			continue
 		}
+
 		code, err := smtpsink.Code(a.Raw)
 		if err != nil {
 			return 0, fmt.Errorf("message to a benchmark user: %w", err)
 		}
+
 		lines = append(lines, id+" "+code+"\n"...)
 		count++
 	}
+
 	if count == 0 {
 		return 0, fmt.Errorf("%w: no delivered codes to validate", ErrLoad)
 	}
+
 	return count, writeFile(path, lines)
 }

@@ -29,16 +29,19 @@ func startProc(bin, logPath string, env map[string]string, args ...string) (*pro
 	if err != nil {
 		return nil, fmt.Errorf("creating log %s: %w", logPath, err)
 	}
+
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + filepath.Dir(logPath)}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
+
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		_ = out.Close()
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
+
 	p := &proc{name: filepath.Base(bin), cmd: cmd, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
@@ -67,6 +70,7 @@ func (p *proc) stop(sig syscall.Signal, limit time.Duration) error {
 	if p.exited() {
 		return nil
 	}
+
 	_ = p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
@@ -84,6 +88,7 @@ func (p *proc) logLines(msg string) ([]map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p.logPath, err)
 	}
+
 	var out []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -93,6 +98,7 @@ func (p *proc) logLines(msg string) ([]map[string]any, error) {
 			out = append(out, line)
 		}
 	}
+
 	return out, nil
 }
 
@@ -106,17 +112,20 @@ func (p *proc) waitLog(ctx context.Context, msg string, limit time.Duration,
 		if err != nil {
 			return nil, err
 		}
+
 		for _, l := range lines {
 			if match == nil || match(l) {
 				return l, nil
 			}
 		}
+
 		switch {
 		case p.exited():
 			return nil, fmt.Errorf("%w: %s before logging %q; see %s", ErrExited, p.name, msg, p.logPath)
 		case time.Now().After(deadline):
 			return nil, fmt.Errorf("%w: %s did not log %q within %s", ErrTimeout, p.name, msg, limit)
 		}
+
 		if err := sleep(ctx, 25*time.Millisecond); err != nil {
 			return nil, err
 		}
@@ -143,5 +152,6 @@ func errStopped(procs []*proc, sig syscall.Signal, limit time.Duration) error {
 			errs = append(errs, p.stop(sig, limit))
 		}
 	}
+
 	return errors.Join(errs...)
 }

@@ -22,6 +22,7 @@ func readRecords(path string) ([]record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+
 	defer file.Close()
 	var out []record
 	sc := bufio.NewScanner(file)
@@ -30,15 +31,19 @@ func readRecords(path string) ([]record, error) {
 		if len(f) != 3 {
 			return nil, fmt.Errorf("%s:%d: want 3 fields", path, n)
 		}
+
 		ns, err := strconv.ParseInt(f[2], 10, 64)
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
+
 		out = append(out, record{authID: f[0], email: f[1], sent: time.Unix(0, ns)})
 	}
+
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
+
 	return out, nil
 }
 
@@ -47,18 +52,21 @@ func afterWarmup(recs []record, warmup time.Duration) []record {
 	if len(recs) == 0 {
 		return nil
 	}
+
 	first := recs[0].sent
 	for _, r := range recs {
 		if r.sent.Before(first) {
 			first = r.sent
 		}
 	}
+
 	var out []record
 	for _, r := range recs {
 		if !r.sent.Before(first.Add(warmup)) {
 			out = append(out, r)
 		}
 	}
+
 	return out
 }
 
@@ -67,5 +75,6 @@ func writeFile(path string, b []byte) error {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
+
 	return nil
 }

@@ -35,21 +35,84 @@ func statusField(pid int, name string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("procstat: %w", err)
 	}
+
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	for sc.Scan() {
 		key, value, ok := strings.Cut(sc.Text(), ":")
 		if !ok || key != name {
 			continue
 		}
+
 		f := strings.Fields(value)
 		if len(f) == 0 {
 			break
 		}
+
 		kb, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("procstat: %s: %w", name, err)
 		}
+
 		return kb << 10, nil
 	}
+
 	return 0, fmt.Errorf("%w: %s", ErrNoField, name)
+}
+
+// CPUTimes are the machine's cumulative CPU times in clock ticks, summed
+// over every CPU, from the first line of /proc/stat.
+type CPUTimes struct {
+	// Total is every state together.
+	Total uint64
+	// Idle is idle plus iowait.
+	Idle uint64
+	// Steal is time the hypervisor gave to other guests.
+	Steal uint64
+}
+
+// CPU reads the machine's CPU times. It fails when /proc/stat cannot be
+// read or parsed.
+func CPU() (CPUTimes, error) {
+	raw, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return CPUTimes{}, fmt.Errorf("procstat: %w", err)
+	}
+
+	line, _, _ := strings.Cut(string(raw), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return CPUTimes{}, fmt.Errorf("procstat: unexpected /proc/stat line %q", line)
+	}
+
+	var t CPUTimes
+	for i, s := range f[1:] {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return CPUTimes{}, fmt.Errorf("procstat: /proc/stat: %w", err)
+		}
+
+		// Guest times (fields 9 and 10) are already inside user and nice.
+		if i < 8 {
+			t.Total += v
+		}
+
+		switch i {
+		case 3, 4:
+			t.Idle += v
+		case 7:
+			t.Steal += v
+		}
+	}
+
+	return t, nil
+}
+
+// StealShare returns the share of CPU time stolen between a and b, the
+// later reading.
+func StealShare(a, b CPUTimes) float64 {
+	if b.Total <= a.Total {
+		return 0
+	}
+
+	return float64(b.Steal-a.Steal) / float64(b.Total-a.Total)
 }

@@ -57,6 +57,12 @@ func Build(f Figures) *Report {
 	r.Rows = append(r.Rows, validateRow(f), tokenRow(f), deliveryRow(f))
 	r.Rows = append(r.Rows, workerRows(f)...)
 	r.Rows = append(r.Rows, memoryRows(f)...)
+	for i, row := range r.Rows {
+		if st := f.Steal[row.ID]; st >= 0.01 {
+			r.Rows[i].Measured += fmt.Sprintf("; CPU steal %.0f%%", st*100)
+		}
+	}
+
 	r.Notes = notes(f)
 	return r
 }
@@ -66,6 +72,7 @@ func header(f Figures) string {
 	if f.Quick {
 		mode = "quick run (BENCH_QUICK=1): short windows, figures only prove the harness works"
 	}
+
 	return fmt.Sprintf("CIAM MFA system benchmark, %s; %s", mode, f.Machine)
 }
 
@@ -77,6 +84,7 @@ func ceilingRows(f Figures) []Row {
 			Figure:   fmt.Sprintf("ceiling: trivial Echo JSON handler, %d clients", n),
 			Measured: loadCell(e, "req/s"), Verdict: NoTarget})
 	}
+
 	rows = append(rows, Row{ID: "ceiling-bbolt",
 		Figure: fmt.Sprintf("ceiling: raw bbolt DB.Batch, %d goroutines", f.BoltGoroutines),
 		Measured: fmt.Sprintf("%s writes/s in %s commits/s", count(f.BoltWrites),
@@ -90,28 +98,30 @@ func ceilingRows(f Figures) []Row {
 func otpRows(f Figures) []Row {
 	var rows []Row
 	for _, n := range Clients {
-		l, echo := f.OTP[n], f.Echo[n].PerSec
+		l, echo := f.OTP[n], paired(f.OTPEcho[n], f.Echo[n])
 		row := Row{ID: "otp-" + strconv.Itoa(n),
 			Figure:   fmt.Sprintf("OTP requests (POST /v1/otp, EMAIL), %d clients", n),
 			Measured: loadCell(l, "req/s"),
-			Ratio: strings.Join([]string{ratio(l.PerSec, echo, fmt.Sprintf("Echo@%d", n)),
+			Ratio: strings.Join([]string{echoRatio(l.PerSec, echo, n),
 				ratio(l.PerSec, f.BoltWrites, "bbolt"), ratio(l.PerSec, f.JetStream, "JetStream")}, "; "),
 			Verdict: NoTarget}
 		if n == TargetClients {
 			row.Target = fmt.Sprintf("≥ %.2f× Echo, p99 ≤ %.0f ms", OTPShare, MaxP99)
 			row.Verdict = judge(l.PerSec >= OTPShare*echo && l.P99 <= MaxP99 && l.badShare() <= MaxBad)
 		}
+
 		rows = append(rows, row)
 	}
+
 	return rows
 }
 
 func validateRow(f Figures) Row {
-	l, echo := f.Validate, f.Echo[f.ValidateClients].PerSec
+	l, echo := f.Validate, paired(f.ValidateEcho, f.Echo[f.ValidateClients])
 	return Row{ID: "validate",
 		Figure:   fmt.Sprintf("validations, right and wrong codes 1:1, %d clients", f.ValidateClients),
 		Measured: loadCell(l, "req/s"),
-		Ratio: ratio(l.PerSec, echo, fmt.Sprintf("Echo@%d", f.ValidateClients)) + "; " +
+		Ratio: echoRatio(l.PerSec, echo, f.ValidateClients) + "; " +
 			ratio(l.PerSec, f.BoltWrites, "bbolt"),
 		Target:  fmt.Sprintf("≥ %.2f× Echo, p99 ≤ %.0f ms", ValidateShare, MaxP99),
 		Verdict: judge(l.PerSec >= ValidateShare*echo && l.P99 <= MaxP99 && l.badShare() <= MaxBad),
@@ -119,11 +129,11 @@ func validateRow(f Figures) Row {
 }
 
 func tokenRow(f Figures) Row {
-	l, echo := f.Tokens, f.Echo[f.TokenClients].PerSec
+	l, echo := f.Tokens, paired(f.TokenEcho, f.Echo[f.TokenClients])
 	return Row{ID: "tokens",
 		Figure:   fmt.Sprintf("tokens issued (client credentials), %d clients", f.TokenClients),
 		Measured: loadCell(l, "tokens/s"),
-		Ratio:    ratio(l.PerSec, echo, fmt.Sprintf("Echo@%d", f.TokenClients)),
+		Ratio:    echoRatio(l.PerSec, echo, f.TokenClients),
 		Target:   fmt.Sprintf("≥ %.2f× Echo", TokenShare),
 		Verdict:  judge(l.PerSec >= TokenShare*echo && l.badShare() <= MaxBad),
 	}
@@ -172,11 +182,13 @@ func memoryRows(f Figures) []Row {
 			Target:   fmt.Sprintf("stops growing (≤ +%.0f%%)", MaxRegrowth*100),
 			Verdict:  judge(float64(m.RefilledFile) <= (1+MaxRegrowth)*float64(m.LiveFile))},
 	}
+
 	if !m.Swept {
 		for i := 2; i < 4; i++ {
 			rows[i].Measured, rows[i].Verdict = "not measured: "+m.SkipReason, Skipped
 		}
 	}
+
 	return rows
 }
 
@@ -184,15 +196,35 @@ func notes(f Figures) []string {
 	out := []string{
 		"Every figure comes from this one run on this machine; the load generator " +
 			"(mfactl bench) shares the CPU with the system under test.",
-		"Ratios compare with the ceiling at the same client count; bbolt and JetStream " +
-			"ceilings are shown for the figures they bound.",
+		"Ratios to the trivial Echo handler use a measurement taken just before the " +
+			"product figure at the same client count; bbolt and JetStream ceilings are " +
+			"the ones at the top, shown for the figures they bound.",
+		"CPU steal is the share of the machine's CPU time its hypervisor gave to other " +
+			"guests during a measurement; where it is high, the figure is low.",
 	}
+
 	if !f.Memory.Swept {
 		out = append(out, "The sweeper deletes challenges 10 min (hard maximum lifetime) plus "+
 			"MFA_CHALLENGE_RETENTION after creation; no setting shortens the 10 min, so the "+
 			"after-sweep rows need a run with the sweep wait.")
 	}
+
 	return out
+}
+
+// paired returns the rate of the paired ceiling, or of the run's first
+// one when no paired one was measured.
+func paired(p, first Load) float64 {
+	if p.PerSec > 0 {
+		return p.PerSec
+	}
+
+	return first.PerSec
+}
+
+// echoRatio formats a ratio to the trivial handler, showing its rate.
+func echoRatio(a, echo float64, clients int) string {
+	return ratio(a, echo, fmt.Sprintf("Echo@%d (%s req/s)", clients, count(echo)))
 }
 
 // judge turns a condition into a verdict.
@@ -200,6 +232,7 @@ func judge(ok bool) Verdict {
 	if ok {
 		return Pass
 	}
+
 	return Fail
 }
 
@@ -209,6 +242,7 @@ func loadCell(l Load, unit string) string {
 	if l.Bad > 0 {
 		s += fmt.Sprintf(" (%d of %d failed)", l.Bad, l.Requests)
 	}
+
 	return s
 }
 
@@ -217,6 +251,7 @@ func ratio(a, b float64, name string) string {
 	if b <= 0 {
 		return "– " + name
 	}
+
 	return fmt.Sprintf("%.2f× %s", a/b, name)
 }
 
@@ -228,8 +263,10 @@ func count(x float64) string {
 		if i > 0 && (len(s)-i)%3 == 0 && s[i-1] != '-' {
 			b.WriteByte(',')
 		}
+
 		b.WriteRune(c)
 	}
+
 	return b.String()
 }
 
@@ -238,6 +275,7 @@ func millis(ms float64) string {
 	if ms < 10 {
 		return fmt.Sprintf("%.2f ms", ms)
 	}
+
 	return fmt.Sprintf("%.1f ms", ms)
 }
 

@@ -16,6 +16,7 @@ func (l Load) badShare() float64 {
 	if l.Requests == 0 {
 		return 1
 	}
+
 	return float64(l.Bad) / float64(l.Requests)
 }
 
@@ -69,6 +70,12 @@ type Figures struct {
 	JetStreamWindow int
 	// OTP is POST /v1/otp load by client count.
 	OTP map[int]Load
+	// OTPEcho is the trivial handler measured just before each OTP load,
+	// by client count; ValidateEcho and TokenEcho likewise. Ratios use
+	// these paired ceilings, so that a change in the machine's speed
+	// during the run (CPU steal) does not skew them.
+	OTPEcho                 map[int]Load
+	ValidateEcho, TokenEcho Load
 	// Validate is validation load with ValidateClients clients.
 	Validate        Load
 	ValidateClients int
@@ -82,4 +89,7 @@ type Figures struct {
 	EmailWorker [2]float64
 	// Memory is the live-challenge measurement.
 	Memory Memory
+	// Steal is, by row ID, the share of the machine's CPU time that its
+	// hypervisor gave to other guests while the row was measured.
+	Steal map[string]float64
 }

@@ -68,6 +68,7 @@ func (r *Report) Row(id string) (Row, bool) {
 			return row, true
 		}
 	}
+
 	return Row{}, false
 }
 
@@ -79,6 +80,7 @@ func (r *Report) Failed() int {
 			n++
 		}
 	}
+
 	return n
 }
 
@@ -92,12 +94,14 @@ func (r *Report) Markdown(w io.Writer) error {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", cell(row.Figure), cell(row.Measured),
 			cell(row.Ratio), cell(row.Target), row.Verdict)
 	}
+
 	if len(r.Notes) > 0 {
 		b.WriteString("\n")
 		for _, n := range r.Notes {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
+
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -107,5 +111,6 @@ func cell(s string) string {
 	if s == "" {
 		return "–"
 	}
+
 	return strings.ReplaceAll(s, "|", `\|`)
 }

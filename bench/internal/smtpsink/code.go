@@ -28,14 +28,17 @@ func Code(raw []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("smtpsink: reading message: %w", err)
 	}
+
 	text, err := plainText(textproto.MIMEHeader(msg.Header), msg.Body)
 	if err != nil {
 		return "", err
 	}
+
 	code := codePattern.FindString(text)
 	if code == "" {
 		return "", ErrNoCode
 	}
+
 	return code, nil
 }
 
@@ -46,6 +49,7 @@ func plainText(h textproto.MIMEHeader, body io.Reader) (string, error) {
 	if err != nil {
 		mt = "text/plain"
 	}
+
 	if strings.HasPrefix(mt, "multipart/") {
 		mr := multipart.NewReader(body, params["boundary"])
 		for {
@@ -53,30 +57,36 @@ func plainText(h textproto.MIMEHeader, body io.Reader) (string, error) {
 			if err != nil {
 				return "", ErrNoCode
 			}
+
 			if text, err := plainText(p.Header, p); err == nil {
 				return text, nil
 			}
 		}
 	}
+
 	if mt != "text/plain" {
 		return "", ErrNoCode
 	}
+
 	switch strings.ToLower(h.Get("Content-Transfer-Encoding")) {
 	case "quoted-printable":
 		body = quotedprintable.NewReader(body)
 	case "base64":
 		body = base64.NewDecoder(base64.StdEncoding, &lineJoiner{r: body})
 	}
+
 	b, err := io.ReadAll(body)
 	if err != nil {
 		return "", fmt.Errorf("smtpsink: decoding text part: %w", err)
 	}
+
 	return string(b), nil
 }
 
 // lineJoiner drops CR and LF so that wrapped base64 decodes.
 type lineJoiner struct{ r io.Reader }
 
+// Read reads from the underlying reader and drops line breaks in place.
 func (l *lineJoiner) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	out := p[:0]
@@ -85,5 +95,6 @@ func (l *lineJoiner) Read(p []byte) (int, error) {
 			out = append(out, c)
 		}
 	}
+
 	return len(out), err
 }

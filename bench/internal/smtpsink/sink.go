@@ -49,6 +49,7 @@ func Start() (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtpsink: listening: %w", err)
 	}
+
 	s := &Sink{addr: ln.Addr().(*net.TCPAddr)}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &session{sink: s}, nil
@@ -86,6 +87,7 @@ func (s *Sink) Close() error {
 	if err := s.srv.Close(); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		return fmt.Errorf("smtpsink: closing: %w", err)
 	}
+
 	return nil
 }
 
@@ -103,22 +105,33 @@ type session struct {
 	to   string
 }
 
-func (se *session) Reset()        { se.to = "" }
+var _ smtp.Session = (*session)(nil)
+
+// Reset forgets the transaction's recipient.
+func (se *session) Reset() { se.to = "" }
+
+// Logout ends the connection; there is nothing to release.
 func (se *session) Logout() error { return nil }
 
+// Mail accepts any sender.
 func (se *session) Mail(string, *smtp.MailOptions) error { return nil }
 
+// Rcpt accepts any recipient and keeps the first.
 func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if se.to == "" {
 		se.to = to
 	}
+
 	return nil
 }
 
+// Data reads the message, keeping it while bodies are kept, and records
+// it. It fails with ErrNoRecipient before any RCPT.
 func (se *session) Data(r io.Reader) error {
 	if se.to == "" {
 		return ErrNoRecipient
 	}
+
 	var raw []byte
 	var err error
 	if se.sink.keep.Load() {
@@ -126,9 +139,11 @@ func (se *session) Data(r io.Reader) error {
 	} else {
 		_, err = io.Copy(io.Discard, r)
 	}
+
 	if err != nil {
 		return fmt.Errorf("smtpsink: reading data: %w", err)
 	}
+
 	se.sink.add(Accepted{To: se.to, At: time.Now(), Raw: raw})
 	return nil
 }

@@ -60,9 +60,11 @@ func (f *benchFlags) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 || f.url == "" {
 		return errUsage
 	}
+
 	if _, err := loadgen.CheckTarget(f.url, f.allowRemote); err != nil {
 		return err
 	}
+
 	return nil
 }
 
@@ -74,17 +76,22 @@ func (f *benchFlags) credentials() (loadgen.Credentials, error) {
 		if err != nil {
 			return cr, fmt.Errorf("reading %s: %w", f.envFile, err)
 		}
+
 		cr.ID, cr.Secret = values["MFA_CLIENT_ID"], values["MFA_CLIENT_SECRET"]
 	}
+
 	if f.clientID != "" {
 		cr.ID = f.clientID
 	}
+
 	if f.clientSecret != "" {
 		cr.Secret = f.clientSecret
 	}
+
 	if cr.ID == "" || cr.Secret == "" {
 		return cr, errors.New("client credentials needed: --env-file or --client-id and --client-secret")
 	}
+
 	return cr, nil
 }
 
@@ -93,10 +100,12 @@ func (r *runner) report(res *loadgen.Result) error {
 	if !r.json {
 		return res.WriteText(r.out)
 	}
+
 	b, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("encoding result: %w", err)
 	}
+
 	_, err = fmt.Fprintln(r.out, string(b))
 	return err
 }
@@ -107,6 +116,7 @@ func (r *runner) execute(ctx context.Context, name string, f *benchFlags, sc loa
 	if err != nil {
 		return err
 	}
+
 	return r.report(res)
 }
 
@@ -120,11 +130,13 @@ func benchHTTP(ctx context.Context, r *runner, args []string) error {
 	if err := f.parse(fs, args); err != nil {
 		return err
 	}
+
 	var raw []byte
 	contentType := ""
 	if *body != "" {
 		raw, contentType = []byte(*body), "application/json"
 	}
+
 	client := loadgen.NewHTTPClient(f.opts.Concurrency, f.timeout)
 	sc := loadgen.Ping(client, strings.ToUpper(*method), f.url, contentType, raw, *status)
 	return r.execute(ctx, "http "+*method+" "+f.url, &f, sc)
@@ -137,10 +149,12 @@ func benchToken(ctx context.Context, r *runner, args []string) error {
 	if err := f.parse(fs, args); err != nil {
 		return err
 	}
+
 	cr, err := f.credentials()
 	if err != nil {
 		return err
 	}
+
 	client := loadgen.NewHTTPClient(f.opts.Concurrency, f.timeout)
 	return r.execute(ctx, "token", &f, loadgen.IssueTokens(client, f.url, cr))
 }
@@ -158,32 +172,39 @@ func benchOTP(ctx context.Context, r *runner, args []string) error {
 	if err := f.parse(fs, args); err != nil {
 		return err
 	}
+
 	cr, err := f.credentials()
 	if err != nil {
 		return err
 	}
+
 	if *out != "" {
 		file, err := os.Create(*out)
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", *out, err)
 		}
+
 		defer file.Close()
 		o.Record = loadgen.NewRecorder(file)
 	}
+
 	client := loadgen.NewHTTPClient(f.opts.Concurrency, f.timeout)
 	tokens := loadgen.NewTokens(client, f.url, cr)
 	if _, err := tokens.Get(ctx); err != nil {
 		return err
 	}
+
 	res, err := loadgen.Run(ctx, "otp", f.opts, loadgen.CreateOTP(client, f.url, tokens, o))
 	if err != nil {
 		return err
 	}
+
 	if o.Record != nil {
 		if err := o.Record.Flush(); err != nil {
 			return err
 		}
 	}
+
 	return r.report(res)
 }
 
@@ -196,22 +217,27 @@ func benchValidate(ctx context.Context, r *runner, args []string) error {
 	if err := f.parse(fs, args); err != nil {
 		return err
 	}
+
 	if *codes == "" || *wrong < 0 || *wrong > 4 {
 		return errUsage
 	}
+
 	cr, err := f.credentials()
 	if err != nil {
 		return err
 	}
+
 	chs, err := readChallenges(*codes)
 	if err != nil {
 		return err
 	}
+
 	client := loadgen.NewHTTPClient(f.opts.Concurrency, f.timeout)
 	tokens := loadgen.NewTokens(client, f.url, cr)
 	if _, err := tokens.Get(ctx); err != nil {
 		return err
 	}
+
 	return r.execute(ctx, "validate", &f, loadgen.Validate(client, f.url, tokens, chs, *wrong))
 }
 
@@ -222,13 +248,16 @@ func readChallenges(path string) ([]loadgen.Challenge, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+
 	defer file.Close()
 	chs, err := loadgen.ReadChallenges(file)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+
 	if len(chs) == 0 {
 		return nil, fmt.Errorf("%s: %w", path, loadgen.ErrNoWork)
 	}
+
 	return chs, nil
 }

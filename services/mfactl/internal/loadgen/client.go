@@ -21,5 +21,6 @@ func NewHTTPClient(concurrency int, timeout time.Duration) *http.Client {
 		ResponseHeaderTimeout: timeout,
 		ForceAttemptHTTP2:     false,
 	}
+
 	return &http.Client{Transport: tr, Timeout: timeout}
 }

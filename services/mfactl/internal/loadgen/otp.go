@@ -34,9 +34,11 @@ func (o *OTPOptions) defaults() {
 	if o.Prefix == "" {
 		o.Prefix = "bench"
 	}
+
 	if o.Domain == "" {
 		o.Domain = "example.com"
 	}
+
 	if o.Template == "" {
 		o.Template = "demotemplate"
 	}
@@ -65,18 +67,22 @@ func CreateOTP(client *http.Client, base string, tokens *Tokens, o OTPOptions) S
 			if err != nil {
 				return Outcome{Err: fmt.Errorf("encoding request: %w", err)}
 			}
+
 			req, err := tokens.authorized(ctx, http.MethodPost, endpoint, body)
 			if err != nil {
 				return Outcome{Err: err}
 			}
+
 			sent := time.Now()
 			var ans struct {
 				AuthID string `json:"authId"`
 			}
+
 			out := send(client, req, http.StatusCreated, &ans)
 			if out.OK && o.Record != nil {
 				o.Record.Record(ans.AuthID, user+"@"+o.Domain, sent)
 			}
+
 			return out
 		}
 	}
@@ -112,8 +118,10 @@ func (r *Recorder) Flush() error {
 	if r.err != nil {
 		return fmt.Errorf("recording challenges: %w", r.err)
 	}
+
 	if err := r.w.Flush(); err != nil {
 		return fmt.Errorf("recording challenges: %w", err)
 	}
+
 	return nil
 }

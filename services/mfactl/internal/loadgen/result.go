@@ -75,6 +75,7 @@ func (t *tally) add(began, end time.Time, out Outcome) {
 	default:
 		t.unexpected++
 	}
+
 	if !out.OK && t.firstErr == nil {
 		t.firstErr = out.Err
 		if t.firstErr == nil {
@@ -97,18 +98,22 @@ func summarize(name string, o Options, from time.Time, tallies []*tally) *Result
 		for s, n := range t.statuses {
 			r.Statuses[strconv.Itoa(s)] += n
 		}
+
 		if t.last.After(last) {
 			last = t.last
 		}
+
 		if t.firstErr != nil && r.FirstError == "" {
 			r.FirstError = t.firstErr.Error()
 		}
 	}
+
 	r.Requests = len(all)
 	r.Seconds = last.Sub(from).Seconds()
 	if r.Seconds > 0 {
 		r.PerSecond = float64(r.OK) / r.Seconds
 	}
+
 	r.Latency = latencyOf(all)
 	return r
 }
@@ -118,11 +123,13 @@ func latencyOf(samples []time.Duration) Latency {
 	if len(samples) == 0 {
 		return Latency{}
 	}
+
 	slices.Sort(samples)
 	var sum time.Duration
 	for _, s := range samples {
 		sum += s
 	}
+
 	return Latency{
 		Mean: ms(sum / time.Duration(len(samples))),
 		P50:  ms(Percentile(samples, 0.50)),
@@ -140,6 +147,7 @@ func Percentile(sorted []time.Duration, p float64) time.Duration {
 	if len(sorted) == 0 {
 		return 0
 	}
+
 	i := int(math.Ceil(p*float64(len(sorted)))) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
@@ -157,5 +165,6 @@ func (r *Result) WriteText(w io.Writer) error {
 	if err == nil && r.FirstError != "" {
 		_, err = fmt.Fprintf(w, "first failure: %s\n", r.FirstError)
 	}
+
 	return err
 }

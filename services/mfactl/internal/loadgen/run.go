@@ -63,6 +63,7 @@ func (o *Options) check() error {
 	if o.Concurrency == 0 {
 		o.Concurrency = 64
 	}
+
 	switch {
 	case o.Concurrency < 1 || o.Concurrency > MaxConcurrency:
 		return fmt.Errorf("%w: concurrency %d not in 1..%d", ErrBounds, o.Concurrency, MaxConcurrency)
@@ -74,6 +75,7 @@ func (o *Options) check() error {
 	case o.Rate < 0:
 		return fmt.Errorf("%w: negative rate", ErrBounds)
 	}
+
 	return nil
 }
 
@@ -85,6 +87,7 @@ func Run(ctx context.Context, name string, o Options, sc Scenario) (*Result, err
 	if err := o.check(); err != nil {
 		return nil, err
 	}
+
 	ctx, cancel := context.WithTimeout(ctx, o.Warmup+o.Duration)
 	defer cancel()
 
@@ -93,6 +96,7 @@ func Run(ctx context.Context, name string, o Options, sc Scenario) (*Result, err
 	if o.Rate > 0 {
 		l.slots = pace(ctx, start, o.Rate, o.Concurrency)
 	}
+
 	tallies := make([]*tally, o.Concurrency)
 	var wg sync.WaitGroup
 	for w := range o.Concurrency {
@@ -100,6 +104,7 @@ func Run(ctx context.Context, name string, o Options, sc Scenario) (*Result, err
 		op := sc(w)
 		wg.Go(func() { l.work(ctx, op, tallies[w]) })
 	}
+
 	wg.Wait()
 	return summarize(name, o, l.measureFrom, tallies), nil
 }
@@ -118,14 +123,17 @@ func (l *loop) work(ctx context.Context, op Op, t *tally) {
 		if l.opts.Requests > 0 && l.issued.Add(1) > int64(l.opts.Requests) {
 			return
 		}
+
 		began, ok := l.next(ctx)
 		if !ok {
 			return
 		}
+
 		out := op(ctx)
 		if out.Done || ctx.Err() != nil {
 			return
 		}
+
 		if !began.Before(l.measureFrom) {
 			t.add(began, time.Now(), out)
 		}
@@ -138,6 +146,7 @@ func (l *loop) next(ctx context.Context) (time.Time, bool) {
 	if l.slots == nil {
 		return time.Now(), true
 	}
+
 	select {
 	case at, ok := <-l.slots:
 		return at, ok
@@ -167,6 +176,7 @@ func pace(ctx context.Context, start time.Time, rate float64, buf int) <-chan ti
 					return
 				}
 			}
+
 			select {
 			case ch <- at:
 			case <-ctx.Done():

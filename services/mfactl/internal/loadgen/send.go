@@ -20,6 +20,7 @@ func send(client *http.Client, req *http.Request, want int, into any) Outcome {
 	if err != nil {
 		return Outcome{Err: err}
 	}
+
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	_ = resp.Body.Close()
 	out := Outcome{Status: resp.StatusCode}
@@ -33,10 +34,12 @@ func send(client *http.Client, req *http.Request, want int, into any) Outcome {
 			out.Err = fmt.Errorf("decoding answer: %w", err)
 			break
 		}
+
 		out.OK = true
 	default:
 		out.OK = true
 	}
+
 	return out
 }
 
@@ -46,6 +49,7 @@ func clip(b []byte) string {
 	if len(b) > 200 {
 		b = append(b[:200:200], "..."...)
 	}
+
 	return string(b)
 }
 
@@ -56,13 +60,16 @@ func newRequest(ctx context.Context, method, url, contentType string, body []byt
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
+
 	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return nil, fmt.Errorf("building request: %w", err)
 	}
+
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
+
 	return req, nil
 }
 
@@ -75,6 +82,7 @@ func Ping(client *http.Client, method, url, contentType string, body []byte, wan
 			if err != nil {
 				return Outcome{Err: err}
 			}
+
 			return send(client, req, want, nil)
 		}
 	}

@@ -16,12 +16,15 @@ func CheckTarget(rawURL string, allowRemote bool) (*url.URL, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
 	}
+
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("%w: %q", ErrBadURL, rawURL)
 	}
+
 	if allowRemote || isLoopback(u.Hostname()) {
 		return u, nil
 	}
+
 	return nil, fmt.Errorf("%w: %q (pass --allow-remote to load it anyway)", ErrRemoteTarget, u.Host)
 }
 
@@ -30,6 +33,7 @@ func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
+
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }

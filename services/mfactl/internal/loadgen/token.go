@@ -30,6 +30,7 @@ func tokenRequest(ctx context.Context, endpoint string, cr Credentials) (*http.R
 	if err != nil {
 		return nil, err
 	}
+
 	req.SetBasicAuth(url.QueryEscape(cr.ID), url.QueryEscape(cr.Secret))
 	return req, nil
 }
@@ -44,11 +45,13 @@ func IssueTokens(client *http.Client, base string, cr Credentials) Scenario {
 			if err != nil {
 				return Outcome{Err: err}
 			}
+
 			var ans tokenAnswer
 			out := send(client, req, http.StatusOK, &ans)
 			if out.OK && ans.AccessToken == "" {
 				out.OK, out.Err = false, fmt.Errorf("%w in the answer", ErrToken)
 			}
+
 			return out
 		}
 	}
@@ -80,15 +83,18 @@ func (t *Tokens) Get(ctx context.Context) (string, error) {
 	if t.token != "" && time.Now().Before(t.renewAt) {
 		return t.token, nil
 	}
+
 	req, err := tokenRequest(ctx, t.endpoint, t.cr)
 	if err != nil {
 		return "", err
 	}
+
 	var ans tokenAnswer
 	out := send(t.client, req, http.StatusOK, &ans)
 	if !out.OK || ans.AccessToken == "" {
 		return "", fmt.Errorf("%w: %w", ErrToken, out.Err)
 	}
+
 	life := time.Duration(ans.ExpiresIn) * time.Second
 	t.token, t.renewAt = ans.AccessToken, time.Now().Add(life*4/5)
 	return t.token, nil
@@ -100,10 +106,12 @@ func (t *Tokens) authorized(ctx context.Context, method, url string, body []byte
 	if err != nil {
 		return nil, err
 	}
+
 	req, err := newRequest(ctx, method, url, "application/json", body)
 	if err != nil {
 		return nil, err
 	}
+
 	req.Header.Set("Authorization", "Bearer "+token)
 	return req, nil
 }

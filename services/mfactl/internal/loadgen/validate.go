@@ -33,9 +33,11 @@ func ReadChallenges(r io.Reader) ([]Challenge, error) {
 			return nil, fmt.Errorf("line %d: want an authId and a code", n)
 		}
 	}
+
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("reading challenges: %w", err)
 	}
+
 	return out, nil
 }
 
@@ -54,14 +56,17 @@ func Validate(client *http.Client, base string, tokens *Tokens, chs []Challenge,
 			if cur < 0 || step > wrong {
 				cur, step = int(next.Add(1)-1), 0
 			}
+
 			if cur >= len(chs) {
 				return Outcome{Done: true}
 			}
+
 			c := chs[cur]
 			code, want := c.Code, http.StatusOK
 			if step < wrong {
 				code, want = wrongCode(c.Code, step), http.StatusBadRequest
 			}
+
 			step++
 			return validateOnce(ctx, client, base, tokens, c.AuthID, code, want)
 		}
@@ -75,10 +80,12 @@ func validateOnce(ctx context.Context, client *http.Client, base string, tokens 
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("encoding request: %w", err)}
 	}
+
 	req, err := tokens.authorized(ctx, http.MethodPost, base+"/v1/otp/"+authID+"/validate", body)
 	if err != nil {
 		return Outcome{Err: err}
 	}
+
 	return send(client, req, want, nil)
 }
 
@@ -88,6 +95,7 @@ func wrongCode(right string, step int) string {
 	if right == "" {
 		return "000000"
 	}
+
 	last := right[len(right)-1]
 	d := (int(last-'0') + 1 + step%9) % 10
 	return right[:len(right)-1] + string(rune('0'+d))
