@@ -19,6 +19,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
 
 // Deps are what the admin API needs.
@@ -27,6 +28,7 @@ type Deps struct {
 	Clients *clients.Registry
 	Keys    *oauth.Keys
 	DLQ     *dlq.Service
+	Store   *store.Store
 	Logger  *slog.Logger
 }
 
@@ -57,6 +59,7 @@ func New(d Deps) *echo.Echo {
 	g.GET("/keys", s.listKeys)
 	g.GET("/dlq", s.listDLQ)
 	g.POST("/dlq/replay", s.replayDLQ)
+	g.POST("/limits/clear", s.clearLimits)
 	return e
 }
 

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
@@ -50,6 +52,61 @@ type clientRequest struct {
 	DefaultTemplate *string     `json:"defaultTemplate"`
 	Policy          *policyJSON `json:"policy"`
 	TOTP            *totpJSON   `json:"totp"`
+	// Limits overrides rate limits by name: client, destination, user, ip,
+	// smsCountry, smsPrefix, failures.
+	Limits       map[string]limitJSON `json:"limits"`
+	Destinations *destinationsJSON    `json:"destinations"`
+}
+
+// limitJSON is one rate limit: at most max per windowSeconds.
+type limitJSON struct {
+	Max           int `json:"max"`
+	WindowSeconds int `json:"windowSeconds"`
+	HardStop      int `json:"hardStop,omitempty"`
+}
+
+// destinationsJSON is what a client accepts as destinations.
+type destinationsJSON struct {
+	AllowUnicodeEmail bool     `json:"allowUnicodeEmail"`
+	DefaultRegion     string   `json:"defaultRegion"`
+	AllowedCountries  []string `json:"allowedCountries"`
+}
+
+func limitsOf(in map[string]limitJSON) (map[string]store.LimitRule, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := map[string]store.LimitRule{}
+	for name, l := range in {
+		if !slices.Contains(limits.Names, name) || name == limits.NameTokenFailures {
+			return nil, httpio.BadRequest("limits: unknown limit " + name)
+		}
+		if l.Max < 0 || l.WindowSeconds <= 0 || l.WindowSeconds > 30*86400 || l.HardStop < 0 {
+			return nil, httpio.BadRequest("limits." + name + ": max >= 0 and windowSeconds 1 to 2592000")
+		}
+		out[name] = store.LimitRule{Max: l.Max, Window: time.Duration(l.WindowSeconds) * time.Second,
+			HardStop: l.HardStop}
+	}
+	return out, nil
+}
+
+func (d *destinationsJSON) toStore() (store.DestinationPolicy, error) {
+	p := store.DestinationPolicy{AllowUnicodeEmail: d.AllowUnicodeEmail,
+		DefaultRegion: strings.ToUpper(d.DefaultRegion)}
+	for _, r := range append([]string{d.DefaultRegion}, d.AllowedCountries...) {
+		if r != "" && !validRegion(r) {
+			return p, httpio.BadRequest("destinations: regions are ISO 3166 alpha-2 codes such as US")
+		}
+	}
+	for _, r := range d.AllowedCountries {
+		p.AllowedCountries = append(p.AllowedCountries, strings.ToUpper(r))
+	}
+	return p, nil
+}
+
+func validRegion(r string) bool {
+	letter := func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
+	return len(r) == 2 && letter(r[0]) && letter(r[1])
 }
 
 // totpJSON is a client's authenticator app parameters.
@@ -78,18 +135,20 @@ type secretView struct {
 }
 
 type clientView struct {
-	ClientID        string       `json:"clientId"`
-	Name            string       `json:"name"`
-	Scopes          []string     `json:"scopes"`
-	DeviceTypes     []string     `json:"deviceTypes"`
-	Templates       []string     `json:"templates"`
-	DefaultTemplate string       `json:"defaultTemplate,omitempty"`
-	Disabled        bool         `json:"disabled"`
-	Policy          policyJSON   `json:"policy"`
-	TOTP            totpJSON     `json:"totp"`
-	Secrets         []secretView `json:"secrets"`
-	CreatedAt       time.Time    `json:"createdAt"`
-	UpdatedAt       time.Time    `json:"updatedAt"`
+	ClientID        string               `json:"clientId"`
+	Name            string               `json:"name"`
+	Scopes          []string             `json:"scopes"`
+	DeviceTypes     []string             `json:"deviceTypes"`
+	Templates       []string             `json:"templates"`
+	DefaultTemplate string               `json:"defaultTemplate,omitempty"`
+	Disabled        bool                 `json:"disabled"`
+	Policy          policyJSON           `json:"policy"`
+	TOTP            totpJSON             `json:"totp"`
+	Limits          map[string]limitJSON `json:"limits"`
+	Destinations    destinationsJSON     `json:"destinations"`
+	Secrets         []secretView         `json:"secrets"`
+	CreatedAt       time.Time            `json:"createdAt"`
+	UpdatedAt       time.Time            `json:"updatedAt"`
 }
 
 func viewOf(c *store.Client) clientView {
@@ -101,6 +160,12 @@ func viewOf(c *store.Client) clientView {
 	for _, d := range c.DeviceTypes {
 		v.DeviceTypes = append(v.DeviceTypes, d.String())
 	}
+	v.Limits = map[string]limitJSON{}
+	for name, l := range c.Limits {
+		v.Limits[name] = limitJSON{Max: l.Max, WindowSeconds: int(l.Window / time.Second), HardStop: l.HardStop}
+	}
+	v.Destinations = destinationsJSON{AllowUnicodeEmail: c.Destinations.AllowUnicodeEmail,
+		DefaultRegion: c.Destinations.DefaultRegion, AllowedCountries: c.Destinations.AllowedCountries}
 	for _, s := range c.Secrets {
 		sv := secretView{CreatedAt: s.CreatedAt}
 		if !s.ExpiresAt.IsZero() {
@@ -162,6 +227,14 @@ func (s *server) createClient(c echo.Context) error {
 			return err
 		}
 	}
+	if spec.Limits, err = limitsOf(req.Limits); err != nil {
+		return err
+	}
+	if req.Destinations != nil {
+		if spec.Destinations, err = req.Destinations.toStore(); err != nil {
+			return err
+		}
+	}
 	cl, secret, err := s.Clients.Create(spec)
 	if err != nil {
 		return err
@@ -200,9 +273,25 @@ func (s *server) updateClient(c echo.Context) error {
 			return err
 		}
 	}
+	lim, err := limitsOf(req.Limits)
+	if err != nil {
+		return err
+	}
+	var dest store.DestinationPolicy
+	if req.Destinations != nil {
+		if dest, err = req.Destinations.toStore(); err != nil {
+			return err
+		}
+	}
 	cl, err := s.Clients.Update(c.Param("id"), func(cl *store.Client) error {
 		if req.TOTP != nil {
 			cl.TOTP = tp
+		}
+		if req.Limits != nil {
+			cl.Limits = lim
+		}
+		if req.Destinations != nil {
+			cl.Destinations = dest
 		}
 		if req.Name != nil {
 			cl.Name = *req.Name

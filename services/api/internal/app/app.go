@@ -31,6 +31,8 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpapi"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/keyedhash"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/metrics"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
@@ -53,6 +55,7 @@ type App struct {
 	otp     *otp.Service
 	totp    *totp.Service
 	dlq     *dlq.Service
+	metrics *metrics.Metrics
 
 	public, admin     *http.Server
 	publicLn, adminLn net.Listener
@@ -165,9 +168,11 @@ func (a *App) buildServices() error {
 		TTL: a.cfg.TokenTTL}, a.keys, a.clients)
 	a.totp = totp.NewService(a.store, dataKeys, totp.Settings{}, nil)
 	pub := delivery.NewPublisher(a.js, a.cfg.PublishTimeout)
+	a.metrics = metrics.New()
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,
-		Publisher: pub, Templates: tpls, TOTP: a.totp, Policy: otp.DefaultPolicy, Logger: a.log,
+		Publisher: pub, Templates: tpls, TOTP: a.totp, Policy: otp.DefaultPolicy,
+		Limits: limits.Defaults, Metrics: a.metrics, Logger: a.log,
 	})
 	a.dlq = dlq.New(a.js, a.otp, pub)
 	return nil
@@ -178,11 +183,12 @@ func (a *App) listen() error {
 		OTP: a.otp, TOTP: a.totp, Tokens: a.tokens, Keys: a.keys, Clients: a.clients, Ready: a.ready,
 		Logger: a.log, Issuer: a.cfg.Issuer, MaxBody: a.cfg.MaxBody,
 		TrustedProxies:        a.cfg.TrustedProxies,
+		Metrics:               a.metrics.Handler(),
 		VonageSignatureSecret: a.cfg.VonageSignatureSecret,
 		VonageSignatureMethod: a.cfg.VonageSignatureMethod,
 	})
 	adm := admin.New(admin.Deps{Token: a.cfg.AdminToken, Clients: a.clients, Keys: a.keys,
-		DLQ: a.dlq, Logger: a.log})
+		DLQ: a.dlq, Store: a.store, Logger: a.log})
 	var err error
 	if a.publicLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listening on %s: %w", a.cfg.HTTPAddr, err)
@@ -302,7 +308,7 @@ func waitClosed(nc *nats.Conn, limit time.Duration) {
 	nc.Close()
 }
 
-// sweep deletes challenges past their lifetime and retention.
+// sweep runs the sweepers every SweepInterval until ctx ends.
 func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(a.cfg.SweepInterval)
 	defer t.Stop()
@@ -312,31 +318,77 @@ func (a *App) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		cutoff := time.Now().Add(-otp.HardMaxExpiry - a.cfg.ChallengeRetention)
-		total := 0
-		for ctx.Err() == nil {
-			n, err := a.store.SweepChallenges(cutoff, 5000)
-			total += n
-			if err != nil {
-				a.log.Warn("sweep failed", logging.Err(err))
-				break
-			}
-			if n < 5000 {
-				break
-			}
+		a.sweepOnce(ctx, time.Now())
+	}
+}
+
+// sweepBatch bounds how much one sweeping transaction deletes, so that
+// requests never wait long behind it.
+const sweepBatch = 5000
+
+// sweepOnce deletes challenges past their lifetime and retention,
+// forgotten idempotency keys, lapsed enrollments and stale counters.
+func (a *App) sweepOnce(ctx context.Context, now time.Time) {
+	cutoff := now.Add(-otp.HardMaxExpiry - a.cfg.ChallengeRetention)
+	a.repeat(ctx, "challenges", func() (int, error) { return a.store.SweepChallenges(cutoff, sweepBatch) })
+	a.repeat(ctx, "idempotency keys", func() (int, error) {
+		return a.store.SweepIdempotency(now.Add(-otp.IdempotencyWindow), sweepBatch)
+	})
+	a.repeat(ctx, "unconfirmed enrollments", func() (int, error) {
+		return a.store.SweepPendingEnrollments(now, sweepBatch)
+	})
+	a.sweepCounters(ctx, now)
+}
+
+// sweepCounters scans the whole counters bucket, a batch per transaction.
+func (a *App) sweepCounters(ctx context.Context, now time.Time) {
+	total, next := 0, ""
+	for ctx.Err() == nil {
+		n, resume, err := a.store.SweepCounters(next, sweepBatch, func(_ string, v []byte) bool {
+			return counterStale(v, now)
+		})
+		if err != nil {
+			a.log.Warn("sweep failed", slog.String("what", "counters"), logging.Err(err))
+			return
 		}
-		if total > 0 {
-			a.log.Info("swept challenges", slog.Int(logging.KeyCount, total))
-		}
-		if _, err := a.store.SweepIdempotency(time.Now().Add(-otp.IdempotencyWindow), 5000); err != nil {
-			a.log.Warn("idempotency sweep failed", logging.Err(err))
-		}
-		if n, err := a.store.SweepPendingEnrollments(time.Now(), 5000); err != nil {
-			a.log.Warn("enrollment sweep failed", logging.Err(err))
-		} else if n > 0 {
-			a.log.Info("swept unconfirmed enrollments", slog.Int(logging.KeyCount, n))
+		total, next = total+n, resume
+		if next == "" {
+			break
 		}
 	}
+	if total > 0 {
+		a.log.Debug("swept", slog.String("what", "counters"), slog.Int(logging.KeyCount, total))
+	}
+}
+
+// repeat runs one sweeper until it deletes less than a full batch.
+func (a *App) repeat(ctx context.Context, what string, step func() (int, error)) {
+	total := 0
+	for ctx.Err() == nil {
+		n, err := step()
+		if err != nil {
+			a.log.Warn("sweep failed", slog.String("what", what), logging.Err(err))
+			return
+		}
+		total += n
+		if n < sweepBatch {
+			break
+		}
+	}
+	if total > 0 {
+		a.log.Debug("swept", slog.String("what", what), slog.Int(logging.KeyCount, total))
+	}
+}
+
+// counterStale reports whether a rate-limit or budget counter no longer
+// affects anything.
+func counterStale(v []byte, now time.Time) bool {
+	if limits.IsBudget(v) {
+		b, err := limits.DecodeBudget(v)
+		return err != nil || b.Stale(now, 24*time.Hour)
+	}
+	tat, err := limits.DecodeTime(v)
+	return err != nil || tat.Before(now)
 }
 
 // Store returns the open store, for tests and benchmarks that check what

@@ -14,6 +14,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -55,6 +56,8 @@ type Spec struct {
 	DefaultTemplate string
 	Policy          store.OTPPolicy
 	TOTP            store.TOTPPolicy
+	Limits          map[string]store.LimitRule
+	Destinations    store.DestinationPolicy
 }
 
 // Registry is the set of clients. It is safe for concurrent use; the
@@ -144,7 +147,8 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 	c := &store.Client{
 		ID: NewID(), Name: spec.Name, Scopes: spec.Scopes, DeviceTypes: spec.DeviceTypes,
 		Templates: spec.Templates, DefaultTemplate: spec.DefaultTemplate, Policy: spec.Policy,
-		TOTP: spec.TOTP, CreatedAt: now, UpdatedAt: now,
+		TOTP: spec.TOTP, Limits: spec.Limits, Destinations: spec.Destinations,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	c.Secrets = []store.Secret{r.secretHash(c.ID, secret, now)}
 	if err := r.store.CreateClient(c); err != nil {
@@ -222,6 +226,8 @@ func clone(c *store.Client) *store.Client {
 	n.Scopes = slices.Clone(c.Scopes)
 	n.DeviceTypes = slices.Clone(c.DeviceTypes)
 	n.Templates = slices.Clone(c.Templates)
+	n.Limits = maps.Clone(c.Limits)
+	n.Destinations.AllowedCountries = slices.Clone(c.Destinations.AllowedCountries)
 	return &n
 }
 

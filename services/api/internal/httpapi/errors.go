@@ -11,6 +11,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/destination"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
@@ -88,6 +89,8 @@ var errorTable = []struct {
 	{httpio.ErrTooLarge, publicError{http.StatusRequestEntityTooLarge, CodePayloadTooLarge, "request body is too large"}},
 	{httpio.ErrMediaType, publicError{http.StatusUnsupportedMediaType, CodeUnsupportedMediaType,
 		"Content-Type must be application/json"}},
+	{limits.ErrLimited, publicError{http.StatusTooManyRequests, CodeRateLimited,
+		"too many requests or failed codes; retry after the time in Retry-After"}},
 	{otp.ErrRateLimited, publicError{http.StatusTooManyRequests, CodeRateLimited,
 		"too many requests; retry after the time in Retry-After"}},
 	{otp.ErrIdempotencyReused, publicError{http.StatusUnprocessableEntity, CodeIdempotencyReused,

@@ -129,6 +129,10 @@ func (r *otpRequest) toRequest() (otp.Request, error) {
 	}
 	out := otp.Request{UserName: r.UserName, DeviceType: dt, Email: r.Email,
 		PhoneNumber: r.PhoneNumber, Template: r.TemplateName, Locale: r.Locale}
+	if r.IPAddress != "" {
+		addr, _ := netip.ParseAddr(r.IPAddress)
+		out.IPAddress = addr.Unmap().String()
+	}
 	if r.ExpiresInSeconds != nil {
 		if *r.ExpiresInSeconds <= 0 || *r.ExpiresInSeconds > 86400 {
 			return otp.Request{}, otp.ErrExpiry

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/oauth"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
@@ -46,6 +47,7 @@ type Deps struct {
 
 type server struct {
 	Deps
+	tokenFailures *limits.Memory
 }
 
 // New returns the public API's handler.
@@ -53,7 +55,7 @@ func New(d Deps) *echo.Echo {
 	if d.MaxBody <= 0 {
 		d.MaxBody = DefaultMaxBody
 	}
-	s := &server{Deps: d}
+	s := &server{Deps: d, tokenFailures: limits.NewMemory(limits.TokenFailures)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(d.Logger)

@@ -4,7 +4,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -18,7 +20,17 @@ const maxFormBytes = 4 << 10
 
 // token is the OAuth 2.0 token endpoint; it answers in RFC 6749 §5.2 form,
 // not the API's error form.
+//
+// Failed client authentications are counted per source address (the
+// socket address, or X-Forwarded-For from a trusted proxy); an address
+// over its allowance gets 429 until it has waited, right secret or not.
 func (s *server) token(c echo.Context) error {
+	addr, now := c.RealIP(), time.Now()
+	if wait, refused := s.tokenFailures.Refused(addr, now); refused {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999))))
+		return c.JSON(http.StatusTooManyRequests, &oauth.Error{Code: "temporarily_unavailable",
+			Description: "too many failed attempts from this address; retry later"})
+	}
 	req, oerr := s.tokenRequest(c)
 	if oerr == nil {
 		var resp *oauth.TokenResponse
@@ -28,6 +40,7 @@ func (s *server) token(c echo.Context) error {
 		}
 	}
 	if oauth.IsInvalidClient(oerr) {
+		s.tokenFailures.Count(addr, now)
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="ciam-mfa"`)
 	}
 	return c.JSON(oerr.Status, oerr)

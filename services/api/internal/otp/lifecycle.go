@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
 
@@ -41,24 +42,33 @@ func (e *RateLimitError) RetryAfter() int {
 // IdempotencyWindow is how long an Idempotency-Key is remembered.
 const IdempotencyWindow = 24 * time.Hour
 
-// createOnce stores c under the request's idempotency key. It returns the
-// earlier challenge, and true, when the request was already made.
-func (s *Service) createOnce(c *store.Challenge, r Request) (*store.Challenge, bool, error) {
-	err := s.store.CreateChallengeOnce(c, r.IdempotencyKey, r.BodyHash, IdempotencyWindow)
+// insert stores c, counting it against the limits in guard and, with an
+// idempotency key, remembering it. For a repeat of an idempotent request it
+// stores nothing and returns the earlier challenge.
+func (s *Service) insert(c *store.Challenge, r Request, guard store.Guard) (*store.Challenge, error) {
+	var err error
+	if r.IdempotencyKey == "" {
+		err = s.store.CreateChallenge(c, guard)
+	} else {
+		err = s.store.CreateChallengeOnce(c, r.IdempotencyKey, r.BodyHash, IdempotencyWindow, guard)
+	}
 	var replayed *store.Replayed
 	switch {
+	case err == nil:
+		return nil, nil
 	case errors.As(err, &replayed):
 		prev, err := s.store.GetChallenge(replayed.AuthID)
 		if err != nil {
-			return nil, false, fmt.Errorf("%w: %w", ErrUnavailable, err)
+			return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
-		return prev, true, nil
+		return prev, nil
 	case errors.Is(err, store.ErrIdempotencyConflict):
-		return nil, false, ErrIdempotencyReused
-	case err != nil:
-		return nil, false, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
+		return nil, ErrIdempotencyReused
+	case errors.Is(err, limits.ErrLimited):
+		return nil, err
+	default:
+		return nil, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
 	}
-	return c, false, nil
 }
 
 // Resend replaces the challenge's code with a new one and sends it; the old

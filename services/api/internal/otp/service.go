@@ -13,6 +13,8 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/redact"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/destination"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/keyedhash"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/metrics"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
 
@@ -44,6 +46,8 @@ type Service struct {
 	templates Templates
 	totp      TOTPVerifier
 	policy    Policy
+	limits    limits.Policy
+	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -58,7 +62,10 @@ type Deps struct {
 	Templates Templates
 	TOTP      TOTPVerifier
 	Policy    Policy
-	Logger    *slog.Logger
+	// Limits are the default rate limits; zero takes limits.Defaults.
+	Limits  limits.Policy
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 }
@@ -71,9 +78,12 @@ func NewService(d Deps) *Service {
 	if d.Policy.CodeLength == 0 {
 		d.Policy = DefaultPolicy
 	}
+	if d.Limits == (limits.Policy{}) {
+		d.Limits = limits.Defaults
+	}
 	return &Service{store: d.Store, hasher: d.Hasher, data: d.DataKeys, delivery: d.Delivery,
-		pub: d.Publisher, templates: d.Templates, totp: d.TOTP, policy: d.Policy, log: d.Logger,
-		now: d.Now}
+		pub: d.Publisher, templates: d.Templates, totp: d.TOTP, policy: d.Policy, limits: d.Limits,
+		metrics: d.Metrics, log: d.Logger, now: d.Now}
 }
 
 // Request asks for a challenge.
@@ -86,6 +96,8 @@ type Request struct {
 	Locale      string
 	// ExpiresIn is the requested lifetime; zero takes the policy's.
 	ExpiresIn time.Duration
+	// IPAddress is the end user's address, when the application passes it.
+	IPAddress string
 	// IdempotencyKey, when set, makes a repeat of the same request (same
 	// BodyHash) within 24 hours return the first challenge and send
 	// nothing.
@@ -97,6 +109,8 @@ type Request struct {
 type target struct {
 	address string
 	key     string
+	// region is set for phone numbers.
+	region string
 }
 
 // Create validates r, stores a challenge and, for email and SMS, publishes
@@ -108,20 +122,27 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 	p := s.policy.For(client.Policy)
 	c, dest, err := s.prepare(client, p, r)
 	if err != nil {
+		s.metrics.Request(r.DeviceType.String(), "refused")
 		return nil, err
 	}
+	subject := limits.Subject{ClientID: client.ID, UserName: c.UserName, DestKey: c.LimitKey, IP: r.IPAddress}
+	if dest.region != "" {
+		subject.SMSRegion, subject.SMSPrefix = dest.region, limits.SMSPrefix(dest.address)
+	}
+	pol, now := s.limits.For(client.Limits), c.CreatedAt
+	guard := func(ctrs store.Counters) error { return pol.CheckRequest(ctrs, subject, now) }
 	code := ""
 	if c.DeviceType != store.DeviceTOTP {
 		code = NewCode(p.CodeLength)
 		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
 	}
-	if r.IdempotencyKey != "" {
-		prev, replayed, err := s.createOnce(c, r)
-		if err != nil || replayed {
-			return prev, err
-		}
-	} else if err := s.store.CreateChallenge(c); err != nil {
-		return nil, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
+	prev, err := s.insert(c, r, guard)
+	if err != nil {
+		s.refused(c, subject, err)
+		return nil, err
+	}
+	if prev != nil {
+		return prev, nil
 	}
 	if c.DeviceType == store.DeviceTOTP {
 		return c, nil
@@ -129,9 +150,27 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 	if err := s.publish(ctx, client, c, 0, events.Secret{
 		Code: code, Destination: dest.address, UserName: c.UserName,
 	}); err != nil {
+		s.metrics.Request(c.DeviceType.String(), "unavailable")
 		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID))
 	}
+	s.metrics.Request(c.DeviceType.String(), "created")
 	return c, nil
+}
+
+// refused logs and counts a request a limit turned down.
+func (s *Service) refused(c *store.Challenge, subject limits.Subject, err error) {
+	var ex *limits.Exceeded
+	if !errors.As(err, &ex) {
+		return
+	}
+	s.metrics.Limited(ex.Limit)
+	s.metrics.Request(c.DeviceType.String(), "rate_limited")
+	if ex.Limit == limits.NameSMSCountry || ex.Limit == limits.NameSMSPrefix {
+		s.metrics.Pumping(subject.SMSRegion)
+		s.log.Warn("sms pumping guard refused a request", slog.String("limit", ex.Limit),
+			slog.String(logging.KeyClientID, subject.ClientID), slog.String("region", subject.SMSRegion),
+			slog.String("prefix", redact.Phone(subject.SMSPrefix+"0000")))
+	}
 }
 
 // prepare checks the request against the client and builds the challenge.
@@ -156,7 +195,7 @@ func (s *Service) prepare(client *store.Client, p Policy, r Request) (*store.Cha
 	if r.DeviceType == store.DeviceTOTP {
 		return c, target{}, nil
 	}
-	dest, err := parseTarget(r)
+	dest, err := parseTarget(r, client.Destinations)
 	if err != nil {
 		return nil, target{}, err
 	}
@@ -178,20 +217,21 @@ func (s *Service) prepare(client *store.Client, p Policy, r Request) (*store.Cha
 	return c, dest, nil
 }
 
-func parseTarget(r Request) (target, error) {
+func parseTarget(r Request, p store.DestinationPolicy) (target, error) {
 	switch r.DeviceType {
 	case store.DeviceEmail:
-		e, err := destination.ParseEmail(r.Email, destination.EmailOptions{})
+		e, err := destination.ParseEmail(r.Email, destination.EmailOptions{AllowUnicodeLocal: p.AllowUnicodeEmail})
 		if err != nil {
 			return target{}, err
 		}
 		return target{address: e.Address, key: "email:" + e.Key}, nil
 	case store.DeviceSMS:
-		ph, err := destination.ParsePhone(r.PhoneNumber, destination.PhoneOptions{})
+		ph, err := destination.ParsePhone(r.PhoneNumber, destination.PhoneOptions{
+			DefaultRegion: p.DefaultRegion, AllowedRegions: p.AllowedCountries})
 		if err != nil {
 			return target{}, err
 		}
-		return target{address: ph.E164, key: "phone:" + ph.E164}, nil
+		return target{address: ph.E164, key: "phone:" + ph.E164, region: ph.Region}, nil
 	default:
 		return target{}, ErrDeviceType
 	}
@@ -233,12 +273,16 @@ func (s *Service) Get(clientID, authID string) (*store.Challenge, error) {
 // *InvalidCodeError, in that order of precedence, or ErrUnavailable.
 func (s *Service) Validate(ctx context.Context, client *store.Client, authID, code string) error {
 	var outcome error
+	pol := s.limits.For(client.Limits)
+	deviceType := "unknown"
 	err := s.store.UpdateChallengeWithEnrollment(authID,
-		func(c *store.Challenge, e *store.Enrollment) (bool, bool, error) {
+		func(c *store.Challenge, e *store.Enrollment, ctrs store.Counters) (bool, bool, error) {
 			var writeC, writeE bool
-			writeC, writeE, outcome = s.check(client.ID, c, e, code)
+			deviceType = c.DeviceType.String()
+			writeC, writeE, outcome = s.check(client.ID, c, e, code, pol, ctrs)
 			return writeC, writeE, nil
 		})
+	s.metrics.Validation(deviceType, resultOf(err, outcome))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return ErrNotFound
@@ -254,8 +298,10 @@ func (s *Service) Validate(ctx context.Context, client *store.Client, authID, co
 
 // check decides one validation inside the write transaction and reports
 // whether the challenge and the enrollment changed. It may run more than
-// once; it only touches c, e and its results.
-func (s *Service) check(clientID string, c *store.Challenge, e *store.Enrollment, code string) (bool, bool, error) {
+// once; it only touches c, e, the counters and its results. A failure
+// budget that is exhausted refuses before the code is compared.
+func (s *Service) check(clientID string, c *store.Challenge, e *store.Enrollment, code string,
+	pol limits.Policy, ctrs store.Counters) (bool, bool, error) {
 	now := s.now().UTC()
 	switch {
 	case c.ClientID != clientID:
@@ -267,19 +313,46 @@ func (s *Service) check(clientID string, c *store.Challenge, e *store.Enrollment
 	case c.State == store.ChallengeCancelled || c.Expired(now):
 		return false, false, ErrExpired
 	}
-	ok, writeE := false, false
-	if c.DeviceType == store.DeviceTOTP {
-		var step int64
-		if step, ok = s.totp.Verify(e, code, now); ok {
-			e.LastStep, writeE = step, true
-		}
-	} else {
-		ok = verifyCode(s.hasher, c.HashKeyID, c.CodeHash, c.ID, c.Generation, code)
+	subject := limits.Subject{ClientID: c.ClientID, UserName: c.UserName, DestKey: c.LimitKey}
+	if err := pol.CheckBudgets(ctrs, subject, now); err != nil {
+		return false, false, err
 	}
+	ok, writeE := s.compare(c, e, code, now)
 	if ok {
 		c.State, c.ValidatedAt = store.ChallengeValidated, now
-		return true, writeE, nil
+		return true, writeE, pol.RecordSuccess(ctrs, subject)
 	}
 	c.Attempts++
+	if err := pol.RecordFailure(ctrs, subject, now); err != nil {
+		return false, false, err
+	}
 	return true, false, &InvalidCodeError{Remaining: c.MaxAttempts - c.Attempts}
+}
+
+// compare checks the code: the keyed hash for email and SMS, the user's
+// enrollment for TOTP (recording the step used).
+func (s *Service) compare(c *store.Challenge, e *store.Enrollment, code string, now time.Time) (bool, bool) {
+	if c.DeviceType != store.DeviceTOTP {
+		return verifyCode(s.hasher, c.HashKeyID, c.CodeHash, c.ID, c.Generation, code), false
+	}
+	step, ok := s.totp.Verify(e, code, now)
+	if ok {
+		e.LastStep = step
+	}
+	return ok, ok
+}
+
+func resultOf(err, outcome error) string {
+	switch {
+	case err != nil:
+		return "error"
+	case outcome == nil:
+		return "success"
+	case errors.Is(outcome, ErrInvalidCode):
+		return "invalid"
+	case errors.Is(outcome, limits.ErrLimited):
+		return "rate_limited"
+	default:
+		return "refused"
+	}
 }

@@ -25,8 +25,10 @@ func NewChallengeID() string {
 }
 
 // CreateChallenge stores a new challenge, sharing the commit with other
-// concurrent writes. It fails with ErrExists when the id is taken.
-func (s *Store) CreateChallenge(c *Challenge) error {
+// concurrent writes. guard, when not nil, runs first in the same
+// transaction and its error cancels the write. It fails with ErrExists
+// when the id is taken, or guard's error.
+func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 	key, ok := challengeKey(c.ID)
 	if !ok {
 		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
@@ -36,6 +38,11 @@ func (s *Store) CreateChallenge(c *Challenge) error {
 		return fmt.Errorf("encoding challenge: %w", err)
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
+		if guard != nil {
+			if err := guard(Counters{b: tx.Bucket(bucketCounters)}); err != nil {
+				return err
+			}
+		}
 		b := tx.Bucket(bucketChallenges)
 		if b.Get(key) != nil {
 			return ErrExists

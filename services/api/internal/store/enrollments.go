@@ -185,8 +185,10 @@ func (s *Store) ActiveEnrollment(clientID, userName string) (*Enrollment, error)
 // challenge, also passes fn the user's active enrollment (nil when there is
 // none, and always nil for email and SMS) and writes it back when fn says
 // so, in the same transaction. fn may run more than once.
+//
+// fn also gets the counters bucket, for failure budgets.
 func (s *Store) UpdateChallengeWithEnrollment(id string,
-	fn func(c *Challenge, e *Enrollment) (writeC, writeE bool, err error)) error {
+	fn func(c *Challenge, e *Enrollment, ctrs Counters) (writeC, writeE bool, err error)) error {
 	key, ok := challengeKey(id)
 	if !ok {
 		return ErrNotFound
@@ -209,7 +211,7 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 				return err
 			}
 		}
-		writeC, writeE, err := fn(&c, e)
+		writeC, writeE, err := fn(&c, e, Counters{b: tx.Bucket(bucketCounters)})
 		if err != nil {
 			return err
 		}

@@ -40,7 +40,9 @@ func idemKey(clientID, key string) []byte { return userKey(clientID, key) }
 // the client used key within window for the same request (bodyHash) and
 // its challenge still exists, nothing is stored and a *Replayed is
 // returned; for another request it fails with ErrIdempotencyConflict.
-func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, window time.Duration) error {
+// guard runs as for CreateChallenge, but only when a challenge is created.
+func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, window time.Duration,
+	guard Guard) error {
 	ck, ok := challengeKey(c.ID)
 	if !ok {
 		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
@@ -55,6 +57,11 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 			}
 			if prev, ok := challengeKey(rec.AuthID); ok && tx.Bucket(bucketChallenges).Get(prev) != nil {
 				return &Replayed{AuthID: rec.AuthID}
+			}
+		}
+		if guard != nil {
+			if err := guard(Counters{b: tx.Bucket(bucketCounters)}); err != nil {
+				return err
 			}
 		}
 		rec = IdempotencyRecord{BodyHash: bodyHash, AuthID: c.ID, CreatedAt: c.CreatedAt}

@@ -40,10 +40,10 @@ func TestChallenges_CreateUpdate(t *testing.T) {
 	s := openTest(t)
 	c := &Challenge{ID: NewChallengeID(), ClientID: "c1", DeviceType: DeviceEmail,
 		State: ChallengePending, MaxAttempts: 5}
-	if err := s.CreateChallenge(c); err != nil {
+	if err := s.CreateChallenge(c, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateChallenge(c); !errors.Is(err, ErrExists) {
+	if err := s.CreateChallenge(c, nil); !errors.Is(err, ErrExists) {
 		t.Errorf("second create = %v, want ErrExists", err)
 	}
 
@@ -91,12 +91,12 @@ func TestSweepChallenges(t *testing.T) {
 	for i := 0; i < 30; i++ {
 		u := uuid.New()
 		id := idAt(t, old.Add(time.Duration(i)*time.Second), u)
-		if err := s.CreateChallenge(&Challenge{ID: id, DeviceType: DeviceSMS}); err != nil {
+		if err := s.CreateChallenge(&Challenge{ID: id, DeviceType: DeviceSMS}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fresh := NewChallengeID()
-	if err := s.CreateChallenge(&Challenge{ID: fresh, DeviceType: DeviceTOTP}); err != nil {
+	if err := s.CreateChallenge(&Challenge{ID: fresh, DeviceType: DeviceTOTP}, nil); err != nil {
 		t.Fatal(err)
 	}
 	cutoff := time.Now().Add(-24 * time.Hour)

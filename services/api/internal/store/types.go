@@ -203,6 +203,24 @@ type TOTPPolicy struct {
 	Issuer    string `json:"issuer,omitempty"`
 }
 
+// LimitRule overrides one rate limit or the failure budget for a client:
+// at most Max per Window (HardStop only for the failure budget).
+type LimitRule struct {
+	Max      int           `json:"max"`
+	Window   time.Duration `json:"window"`
+	HardStop int           `json:"hardStop,omitempty"`
+}
+
+// DestinationPolicy is what a client accepts as destinations.
+type DestinationPolicy struct {
+	// AllowUnicodeEmail accepts email local parts that are not ASCII.
+	AllowUnicodeEmail bool `json:"allowUnicodeEmail,omitempty"`
+	// DefaultRegion allows phone numbers in that region's national format.
+	DefaultRegion string `json:"defaultRegion,omitempty"`
+	// AllowedCountries, when set, are the only regions SMS may go to.
+	AllowedCountries []string `json:"allowedCountries,omitempty"`
+}
+
 // Client is an application allowed to call the API.
 type Client struct {
 	ID              string       `json:"id"`
@@ -215,8 +233,11 @@ type Client struct {
 	Disabled        bool         `json:"disabled,omitempty"`
 	Policy          OTPPolicy    `json:"policy"`
 	TOTP            TOTPPolicy   `json:"totp"`
-	CreatedAt       time.Time    `json:"createdAt"`
-	UpdatedAt       time.Time    `json:"updatedAt"`
+	// Limits overrides rate limits by name (see package limits).
+	Limits       map[string]LimitRule `json:"limits,omitempty"`
+	Destinations DestinationPolicy    `json:"destinations"`
+	CreatedAt    time.Time            `json:"createdAt"`
+	UpdatedAt    time.Time            `json:"updatedAt"`
 }
 
 // Allows reports whether the client may use device type d.

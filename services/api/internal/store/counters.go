@@ -1,0 +1,104 @@
+package store
+
+import (
+	"bytes"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// The counters bucket holds rate-limit and failure-budget state, keyed by
+// NUL-separated strings built by package limits (such as
+// "rl\x00dest\x00<client>\x00<destination>"). Values are opaque here.
+
+// Counters reads and writes the counters bucket inside one write
+// transaction. It is only valid during the call it is passed to.
+type Counters struct {
+	b *bolt.Bucket
+}
+
+// Get returns a copy of the value at key, or nil.
+func (c Counters) Get(key string) []byte {
+	v := c.b.Get([]byte(key))
+	if v == nil {
+		return nil
+	}
+	return bytes.Clone(v)
+}
+
+// Put stores value at key.
+func (c Counters) Put(key string, value []byte) error {
+	return c.b.Put([]byte(key), value)
+}
+
+// Guard checks and updates counters before a write is allowed; an error
+// rolls the whole transaction back.
+type Guard func(ctrs Counters) error
+
+// ClearCounters deletes every counter whose key starts with prefix and
+// returns how many.
+func (s *Store) ClearCounters(prefix string) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		c := tx.Bucket(bucketCounters).Cursor()
+		p := []byte(prefix)
+		var doomed [][]byte
+		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+		for _, k := range doomed {
+			if err := tx.Bucket(bucketCounters).Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, err
+}
+
+// SweepCounters deletes up to limit counters that stale reports as no
+// longer mattering, scanning from after the key start (empty for the
+// beginning). It returns how many it deleted and the key to resume from
+// (empty when the scan reached the end).
+func (s *Store) SweepCounters(start string, limit int, stale func(key string, value []byte) bool) (int, string, error) {
+	n, next := 0, ""
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n, next = 0, ""
+		b := tx.Bucket(bucketCounters)
+		c := b.Cursor()
+		var doomed [][]byte
+		k, v := c.Seek([]byte(start))
+		if start != "" && k != nil && string(k) == start {
+			k, v = c.Next()
+		}
+		seen := 0
+		for ; k != nil; k, v = c.Next() {
+			if seen++; seen > limit {
+				next = string(k)
+				break
+			}
+			if stale(string(k), v) {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+		}
+		for _, key := range doomed {
+			if err := b.Delete(key); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	return n, next, err
+}
+
+// ReadCounter returns a copy of the counter at key, or nil.
+func (s *Store) ReadCounter(key string) ([]byte, error) {
+	var out []byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out = bytes.Clone(tx.Bucket(bucketCounters).Get([]byte(key)))
+		return nil
+	})
+	return out, err
+}
