@@ -229,6 +229,16 @@ func (s *System) listening(component string) string {
 	return ""
 }
 
+// RestartAPI stops mfa-api and starts it again on the same data directory,
+// as an operator's restart would.
+func (s *System) RestartAPI() {
+	s.t.Helper()
+	s.API.Stop(20 * time.Second)
+	s.API = start(s.t, "mfa-api", s.env)
+	s.Base = "http://" + s.listening("public")
+	s.Admin = "http://" + s.listening("admin")
+}
+
 // StartWorker starts one more worker process of the named binary.
 func (s *System) StartWorker(name string) *Proc {
 	s.t.Helper()

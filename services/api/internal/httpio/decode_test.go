@@ -1,0 +1,63 @@
+package httpio
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+type sample struct {
+	UserName string `json:"userName"`
+	Count    *int   `json:"count"`
+	Nested   struct {
+		A string `json:"a"`
+	} `json:"nested"`
+}
+
+func TestDecodeStrict(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		ok   bool
+	}{
+		{"plain", `{"userName":"a","count":1}`, true},
+		{"nested", `{"nested":{"a":"x"}}`, true},
+		{"unknown", `{"nope":1}`, false},
+		{"duplicate", `{"userName":"a","userName":"b"}`, false},
+		{"nested duplicate", `{"nested":{"a":"x","a":"y"}}`, false},
+		{"same key in sibling objects", `{"nested":{"a":"x"},"userName":"a"}`, true},
+		{"wrong type", `{"count":"1"}`, false},
+		{"trailing", `{} {}`, false},
+		{"array", `[]`, false},
+		{"empty", ``, false},
+		{"deep", strings.Repeat(`{"nested":`, 10) + `{}` + strings.Repeat(`}`, 10), false},
+		{"null", `null`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var v sample
+			err := DecodeStrict([]byte(tt.body), &v)
+			var re *RequestError
+			if tt.ok != (err == nil) || (err != nil && !errors.As(err, &re)) {
+				t.Fatalf("DecodeStrict(%q) = %v, want ok=%v (and a *RequestError otherwise)", tt.body, err, tt.ok)
+			}
+		})
+	}
+}
+
+func FuzzDecodeStrict(f *testing.F) {
+	for _, s := range []string{`{"userName":"a"}`, `{"a":1,"a":2}`, `[`, `{"nested":{"a":"\u0000"}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v sample
+		err := DecodeStrict(body, &v)
+		var re *RequestError
+		if err != nil && !errors.As(err, &re) {
+			t.Fatalf("DecodeStrict returned %T %v, want only *RequestError", err, err)
+		}
+		if err != nil && len(re.Msg) > 120 {
+			t.Fatalf("error message of %d bytes echoes too much input", len(re.Msg))
+		}
+	})
+}
