@@ -262,7 +262,7 @@ func TestAbuse_ForgedTokens(t *testing.T) {
 	api.AdminDo(http.MethodPost, "/admin/v1/clients/"+disabledID+"/disable", nil)
 
 	tests := map[string]string{
-		"alg none": sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, claims(nil)),
+		"alg none":                  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, claims(nil)),
 		"HS256 with the public key": sign(jwt.SigningMethodHS256, []byte(pub), nil, claims(nil)),
 		"missing exp":               sign(jwt.SigningMethodEdDSA, priv, nil, claims(func(c jwt.MapClaims) { delete(c, "exp") })),
 		"wrong aud":                 sign(jwt.SigningMethodEdDSA, priv, nil, claims(func(c jwt.MapClaims) { c["aud"] = "other" })),
