@@ -137,19 +137,23 @@ type Sender struct {
 
 // Delivery asks a worker to send one code. Version is SchemaVersion.
 type Delivery struct {
-	Version         int       `json:"v"`
-	AuthID          string    `json:"authId"`
-	ClientID        string    `json:"clientId"`
-	Channel         Channel   `json:"channel"`
-	Generation      int       `json:"generation"`
-	Replay          int       `json:"replay"`
-	Template        string    `json:"template"`
-	TemplateVersion int       `json:"templateVersion,omitempty"`
-	Locale          string    `json:"locale,omitempty"`
-	AppName         string    `json:"appName,omitempty"`
-	Sender          Sender    `json:"sender"`
-	CreatedAt       time.Time `json:"createdAt"`
-	ExpiresAt       time.Time `json:"expiresAt"`
+	Version         int     `json:"v"`
+	AuthID          string  `json:"authId"`
+	ClientID        string  `json:"clientId"`
+	Channel         Channel `json:"channel"`
+	Generation      int     `json:"generation"`
+	Replay          int     `json:"replay"`
+	Template        string  `json:"template"`
+	TemplateVersion int     `json:"templateVersion,omitempty"`
+	Locale          string  `json:"locale,omitempty"`
+	AppName         string  `json:"appName,omitempty"`
+	Brand           Brand   `json:"brand,omitzero"`
+	Sender          Sender  `json:"sender"`
+	// SMSMaxSegments, when set, is the most segments the client allows an
+	// SMS to take.
+	SMSMaxSegments int       `json:"smsMaxSegments,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	ExpiresAt      time.Time `json:"expiresAt"`
 	// Sealed is the Secret, encrypted under the delivery key ring with
 	// the message's AAD.
 	Sealed []byte `json:"sealed"`

@@ -13,6 +13,6 @@ func DataFor(d *events.Delivery, s events.Secret, now time.Time) Data {
 	minutes := int((left + time.Minute - 1) / time.Minute)
 	return Data{
 		Code: s.Code, UserName: s.UserName, ExpiresInMinutes: max(minutes, 1),
-		AppName: d.AppName, Locale: d.Locale,
+		AppName: d.AppName, Locale: d.Locale, Brand: d.Brand,
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	ttemplate "text/template"
 	"unicode/utf8"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 )
 
 // Files of a template folder.
@@ -44,12 +46,8 @@ var (
 )
 
 // Brand holds a client's branding fields, available to templates as
-// .Brand.
-type Brand struct {
-	LogoURL      string `json:"logoUrl,omitempty"`
-	PrimaryColor string `json:"primaryColor,omitempty"`
-	SupportEmail string `json:"supportEmail,omitempty"`
-}
+// .Brand: .LogoURL, .PrimaryColor, .SupportEmail.
+type Brand = events.Brand
 
 // Data is what a template can use.
 type Data struct {

@@ -75,11 +75,15 @@ func LoadCommon(l *envconf.Loader, ch events.Channel) Common {
 	return c
 }
 
+// Builder makes a process's Sender once NATS is connected, so that it can
+// read the client settings mfa-api publishes there.
+type Builder func(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD) (Sender, error)
+
 // Serve runs one worker process: it connects to NATS, waits for the
-// streams mfa-api creates, sets up the consumer, and runs the loop until
-// ctx is cancelled; then it drains the connection. It fails when NATS or
-// the streams are not there within StartTimeout.
-func Serve(ctx context.Context, c Common, name string, sender Sender, log *slog.Logger) error {
+// streams mfa-api creates, builds the sender, sets up the consumer, and
+// runs the loop until ctx is cancelled; then it drains the connection. It
+// fails when NATS or the streams are not there within StartTimeout.
+func Serve(ctx context.Context, c Common, name string, build Builder, log *slog.Logger) error {
 	ring, err := keyring.NewAEAD(c.DeliveryKeys)
 	if err != nil {
 		return fmt.Errorf("MFA_DELIVERY_KEYS: %w", err)
@@ -88,8 +92,12 @@ func Serve(ctx context.Context, c Common, name string, sender Sender, log *slog.
 	if err != nil {
 		return err
 	}
-	w := New(c.Worker, js, ring, sender, log)
+	w := New(c.Worker, js, ring, nil, log)
 	if err := setup(ctx, w, c.StartTimeout, log); err != nil {
+		nc.Close()
+		return err
+	}
+	if w.sender, err = build(ctx, js, ring); err != nil {
 		nc.Close()
 		return err
 	}

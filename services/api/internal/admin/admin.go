@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/branding"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
@@ -24,12 +25,13 @@ import (
 
 // Deps are what the admin API needs.
 type Deps struct {
-	Token   string
-	Clients *clients.Registry
-	Keys    *oauth.Keys
-	DLQ     *dlq.Service
-	Store   *store.Store
-	Logger  *slog.Logger
+	Token    string
+	Clients  *clients.Registry
+	Keys     *oauth.Keys
+	DLQ      *dlq.Service
+	Store    *store.Store
+	Branding *branding.Service
+	Logger   *slog.Logger
 }
 
 type server struct {
@@ -45,7 +47,7 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(httpio.WithRequestID, middleware.Recover(), httpio.NoStore, s.authorize)
+	e.Use(httpio.WithRequestID, middleware.Recover(), httpio.NoStore, s.authorize, s.recordAudit)
 
 	g := e.Group("/admin/v1")
 	g.POST("/clients", s.createClient)
@@ -60,6 +62,15 @@ func New(d Deps) *echo.Echo {
 	g.GET("/dlq", s.listDLQ)
 	g.POST("/dlq/replay", s.replayDLQ)
 	g.POST("/limits/clear", s.clearLimits)
+	g.PUT("/clients/:id/templates/:name", s.putTemplate)
+	g.GET("/clients/:id/templates", s.listTemplates)
+	g.DELETE("/clients/:id/templates/:name", s.deleteTemplate)
+	g.POST("/clients/:id/templates/:name/preview", s.previewTemplate)
+	g.POST("/clients/:id/domains", s.addDomain)
+	g.GET("/clients/:id/domains", s.listDomains)
+	g.DELETE("/clients/:id/domains/:domain", s.deleteDomain)
+	g.POST("/users/erase", s.eraseUser)
+	g.GET("/audit", s.listAudit)
 	return e
 }
 
@@ -103,6 +114,10 @@ func classify(err error) (int, string, string) {
 		return http.StatusUnauthorized, "UNAUTHORIZED", "admin token required"
 	case errors.Is(err, clients.ErrNotFound):
 		return http.StatusNotFound, "NOT_FOUND", "no such client"
+	case errors.Is(err, branding.ErrNotFound):
+		return http.StatusNotFound, "NOT_FOUND", "no such template or domain"
+	case errors.Is(err, branding.ErrInvalid):
+		return http.StatusBadRequest, "INVALID_REQUEST", strings.TrimPrefix(err.Error(), "branding: invalid: ")
 	case errors.Is(err, httpio.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is too large"
 	case errors.Is(err, httpio.ErrMediaType):
@@ -112,10 +127,4 @@ func classify(err error) (int, string, string) {
 			http.StatusText(he.Code)
 	}
 	return http.StatusInternalServerError, "INTERNAL", "internal error"
-}
-
-// audit logs an admin action with the request that made it.
-func (s *server) audit(c echo.Context, action, target string) {
-	s.Logger.Info("admin action", slog.String("action", action), slog.String("target", target),
-		slog.String(logging.KeyRequestID, httpio.RequestID(c)))
 }

@@ -2,13 +2,17 @@ package admin
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/branding"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/destination"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
@@ -56,6 +60,73 @@ type clientRequest struct {
 	// smsCountry, smsPrefix, failures.
 	Limits       map[string]limitJSON `json:"limits"`
 	Destinations *destinationsJSON    `json:"destinations"`
+	// EmailSender must use a domain registered for the client.
+	EmailSender    *store.EmailSender `json:"emailSender"`
+	SMSSender      *string            `json:"smsSender"`
+	Brand          *events.Brand      `json:"brand"`
+	SMSMaxSegments *int               `json:"smsMaxSegments"`
+}
+
+// applyBranding checks and sets the sender, brand and SMS settings of req
+// on cl.
+func (s *server) applyBranding(cl *store.Client, req *clientRequest) error {
+	if req.EmailSender != nil {
+		if cl.ID == "" && req.EmailSender.FromAddress != "" {
+			return httpio.BadRequest("emailSender needs a registered domain: create the client, " +
+				"add its domain, then update the client")
+		}
+		es, err := s.Branding.CheckSender(cl, *req.EmailSender)
+		if err != nil {
+			return err
+		}
+		cl.EmailSender = es
+	}
+	if req.SMSSender != nil {
+		if *req.SMSSender != "" && !branding.ValidSMSSender(*req.SMSSender) {
+			return httpio.BadRequest("smsSender must be 3 to 11 letters and digits, or an E.164 number")
+		}
+		cl.SMSSender = *req.SMSSender
+	}
+	if req.Brand != nil {
+		if err := checkBrand(*req.Brand); err != nil {
+			return err
+		}
+		cl.Brand = *req.Brand
+	}
+	if req.SMSMaxSegments != nil {
+		if *req.SMSMaxSegments < 0 || *req.SMSMaxSegments > 10 {
+			return httpio.BadRequest("smsMaxSegments must be 0 (no cap) to 10")
+		}
+		cl.SMSMaxSegments = *req.SMSMaxSegments
+	}
+	return nil
+}
+
+func checkBrand(b events.Brand) error {
+	if u, err := url.Parse(b.LogoURL); b.LogoURL != "" && (err != nil || u.Scheme != "https" || u.Host == "") {
+		return httpio.BadRequest("brand.logoUrl must be an https URL")
+	}
+	if b.PrimaryColor != "" && !isColor(b.PrimaryColor) {
+		return httpio.BadRequest("brand.primaryColor must be #rgb or #rrggbb")
+	}
+	if b.SupportEmail != "" {
+		if _, err := destination.ParseEmail(b.SupportEmail, destination.EmailOptions{}); err != nil {
+			return httpio.BadRequest("brand.supportEmail must be a bare address")
+		}
+	}
+	return nil
+}
+
+func isColor(c string) bool {
+	if (len(c) != 4 && len(c) != 7) || c[0] != '#' {
+		return false
+	}
+	for i := 1; i < len(c); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", rune(c[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // limitJSON is one rate limit: at most max per windowSeconds.
@@ -146,6 +217,10 @@ type clientView struct {
 	TOTP            totpJSON             `json:"totp"`
 	Limits          map[string]limitJSON `json:"limits"`
 	Destinations    destinationsJSON     `json:"destinations"`
+	EmailSender     store.EmailSender    `json:"emailSender"`
+	SMSSender       string               `json:"smsSender,omitempty"`
+	Brand           events.Brand         `json:"brand"`
+	SMSMaxSegments  int                  `json:"smsMaxSegments"`
 	Secrets         []secretView         `json:"secrets"`
 	CreatedAt       time.Time            `json:"createdAt"`
 	UpdatedAt       time.Time            `json:"updatedAt"`
@@ -164,6 +239,7 @@ func viewOf(c *store.Client) clientView {
 	for name, l := range c.Limits {
 		v.Limits[name] = limitJSON{Max: l.Max, WindowSeconds: int(l.Window / time.Second), HardStop: l.HardStop}
 	}
+	v.EmailSender, v.SMSSender, v.Brand, v.SMSMaxSegments = c.EmailSender, c.SMSSender, c.Brand, c.SMSMaxSegments
 	v.Destinations = destinationsJSON{AllowUnicodeEmail: c.Destinations.AllowUnicodeEmail,
 		DefaultRegion: c.Destinations.DefaultRegion, AllowedCountries: c.Destinations.AllowedCountries}
 	for _, s := range c.Secrets {
@@ -235,6 +311,12 @@ func (s *server) createClient(c echo.Context) error {
 			return err
 		}
 	}
+	var brand store.Client
+	if err := s.applyBranding(&brand, &req); err != nil {
+		return err
+	}
+	spec.EmailSender, spec.SMSSender, spec.Brand, spec.SMSMaxSegments =
+		brand.EmailSender, brand.SMSSender, brand.Brand, brand.SMSMaxSegments
 	cl, secret, err := s.Clients.Create(spec)
 	if err != nil {
 		return err
@@ -292,6 +374,9 @@ func (s *server) updateClient(c echo.Context) error {
 		}
 		if req.Destinations != nil {
 			cl.Destinations = dest
+		}
+		if err := s.applyBranding(cl, &req); err != nil {
+			return err
 		}
 		if req.Name != nil {
 			cl.Name = *req.Name

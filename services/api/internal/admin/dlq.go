@@ -70,6 +70,5 @@ func (s *server) replayDLQ(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.audit(c, "dlq.replay", req.AuthID)
 	return c.JSON(http.StatusOK, rep)
 }

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -30,16 +29,13 @@ func (s *server) clearLimits(c echo.Context) error {
 	if !ok {
 		return clients.ErrNotFound
 	}
-	var subjects [][2]string // kind, value
-	if req.UserName != "" {
-		subjects = append(subjects, [2]string{"user", req.UserName})
-	}
+	var dests []string
 	if req.Email != "" {
 		e, err := destination.ParseEmail(req.Email, destination.EmailOptions{AllowUnicodeLocal: true})
 		if err != nil {
 			return httpio.BadRequest("email: " + err.Error())
 		}
-		subjects = append(subjects, [2]string{"dest", "email:" + e.Key})
+		dests = append(dests, "email:"+e.Key)
 	}
 	if req.PhoneNumber != "" {
 		p, err := destination.ParsePhone(req.PhoneNumber, destination.PhoneOptions{
@@ -47,29 +43,14 @@ func (s *server) clearLimits(c echo.Context) error {
 		if err != nil {
 			return httpio.BadRequest("phoneNumber: " + err.Error())
 		}
-		subjects = append(subjects, [2]string{"dest", "phone:" + p.E164})
+		dests = append(dests, "phone:"+p.E164)
 	}
-	if len(subjects) == 0 {
+	if req.UserName == "" && len(dests) == 0 {
 		return httpio.BadRequest("give userName, email or phoneNumber")
 	}
-	cleared := 0
-	for _, sub := range subjects {
-		for _, family := range []string{"fb", "rl"} {
-			n, err := s.Store.ClearCounters(limits.Key(family, sub[0], cl.ID, sub[1]))
-			if err != nil {
-				return err
-			}
-			cleared += n
-		}
+	cleared, err := s.Store.DeleteCounters(limits.KeysOf(cl.ID, req.UserName, dests))
+	if err != nil {
+		return err
 	}
-	s.audit(c, "limits.clear", cl.ID+" "+strings.Join(kinds(subjects), ","))
 	return c.JSON(http.StatusOK, map[string]int{"cleared": cleared})
-}
-
-func kinds(subjects [][2]string) []string {
-	out := make([]string, len(subjects))
-	for i, s := range subjects {
-		out[i] = s[0]
-	}
-	return out
 }

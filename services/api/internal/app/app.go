@@ -24,7 +24,9 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/pkg/natsconn"
 	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
+	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/admin"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/branding"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/config"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/delivery"
@@ -37,6 +39,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
+	"github.com/ciam-mfa/ciam-mfa/templates"
 )
 
 // App is a running mfa-api.
@@ -49,13 +52,14 @@ type App struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 
-	clients *clients.Registry
-	keys    *oauth.Keys
-	tokens  *oauth.Tokens
-	otp     *otp.Service
-	totp    *totp.Service
-	dlq     *dlq.Service
-	metrics *metrics.Metrics
+	clients  *clients.Registry
+	keys     *oauth.Keys
+	tokens   *oauth.Tokens
+	otp      *otp.Service
+	totp     *totp.Service
+	dlq      *dlq.Service
+	metrics  *metrics.Metrics
+	branding *branding.Service
 
 	public, admin     *http.Server
 	publicLn, adminLn net.Listener
@@ -154,8 +158,12 @@ func (a *App) buildServices() error {
 	if err != nil {
 		return fmt.Errorf("MFA_DELIVERY_KEYS: %w", err)
 	}
-	tpls, err := loadTemplates(a.cfg.TemplatesDir)
+	builtin, err := render.Defaults(templates.FS, a.cfg.TemplatesDir)
 	if err != nil {
+		return fmt.Errorf("MFA_TEMPLATES_DIR: %w", err)
+	}
+	if a.branding, err = branding.New(context.Background(), a.store, a.js, dataKeys, deliveryKeys,
+		builtin, a.log); err != nil {
 		return err
 	}
 	if a.clients, err = clients.Load(a.store, hasher); err != nil {
@@ -171,7 +179,7 @@ func (a *App) buildServices() error {
 	a.metrics = metrics.New()
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,
-		Publisher: pub, Templates: tpls, TOTP: a.totp, Policy: otp.DefaultPolicy,
+		Publisher: pub, Templates: a.branding, TOTP: a.totp, Policy: otp.DefaultPolicy,
 		Limits: limits.Defaults, Metrics: a.metrics, Logger: a.log,
 	})
 	a.dlq = dlq.New(a.js, a.otp, pub)
@@ -188,7 +196,7 @@ func (a *App) listen() error {
 		VonageSignatureMethod: a.cfg.VonageSignatureMethod,
 	})
 	adm := admin.New(admin.Deps{Token: a.cfg.AdminToken, Clients: a.clients, Keys: a.keys,
-		DLQ: a.dlq, Store: a.store, Logger: a.log})
+		DLQ: a.dlq, Store: a.store, Branding: a.branding, Logger: a.log})
 	var err error
 	if a.publicLn, err = net.Listen("tcp", a.cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("listening on %s: %w", a.cfg.HTTPAddr, err)

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/keyedhash"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
@@ -58,6 +59,10 @@ type Spec struct {
 	TOTP            store.TOTPPolicy
 	Limits          map[string]store.LimitRule
 	Destinations    store.DestinationPolicy
+	EmailSender     store.EmailSender
+	SMSSender       string
+	Brand           events.Brand
+	SMSMaxSegments  int
 }
 
 // Registry is the set of clients. It is safe for concurrent use; the
@@ -148,7 +153,9 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 		ID: NewID(), Name: spec.Name, Scopes: spec.Scopes, DeviceTypes: spec.DeviceTypes,
 		Templates: spec.Templates, DefaultTemplate: spec.DefaultTemplate, Policy: spec.Policy,
 		TOTP: spec.TOTP, Limits: spec.Limits, Destinations: spec.Destinations,
-		CreatedAt: now, UpdatedAt: now,
+		EmailSender: spec.EmailSender, SMSSender: spec.SMSSender, Brand: spec.Brand,
+		SMSMaxSegments: spec.SMSMaxSegments,
+		CreatedAt:      now, UpdatedAt: now,
 	}
 	c.Secrets = []store.Secret{r.secretHash(c.ID, secret, now)}
 	if err := r.store.CreateClient(c); err != nil {

@@ -227,3 +227,16 @@ func SMSPrefix(e164 string) string {
 	}
 	return e164[:len(e164)-4]
 }
+
+// KeysOf returns every counter key of a user and of the given canonical
+// destinations of a client, for clearing or erasing them.
+func KeysOf(clientID, userName string, destKeys []string) []string {
+	var out []string
+	if userName != "" {
+		out = append(out, Key("rl", "user", clientID, userName), Key("fb", "user", clientID, userName))
+	}
+	for _, d := range destKeys {
+		out = append(out, Key("rl", "dest", clientID, d), Key("fb", "dest", clientID, d))
+	}
+	return out
+}

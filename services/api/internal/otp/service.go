@@ -243,7 +243,13 @@ func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Ch
 	d := &events.Delivery{
 		AuthID: c.ID, ClientID: c.ClientID, Channel: ch, Generation: c.Generation,
 		Replay: replay, Template: c.Template, TemplateVersion: c.TemplateVersion,
-		Locale: c.Locale, AppName: client.Name, CreatedAt: s.now().UTC(), ExpiresAt: c.ExpiresAt,
+		Locale: c.Locale, AppName: client.Name, Brand: client.Brand,
+		SMSMaxSegments: client.SMSMaxSegments, CreatedAt: s.now().UTC(), ExpiresAt: c.ExpiresAt,
+		Sender: events.Sender{
+			FromAddress: client.EmailSender.FromAddress, FromName: client.EmailSender.FromName,
+			ReplyTo: client.EmailSender.ReplyTo, DKIMDomain: client.EmailSender.DKIMDomain,
+			SMSFrom: client.SMSSender,
+		},
 	}
 	if err := d.Seal(s.delivery, secret); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)

@@ -34,27 +34,29 @@ func (c Counters) Put(key string, value []byte) error {
 // rolls the whole transaction back.
 type Guard func(ctrs Counters) error
 
-// ClearCounters deletes every counter whose key starts with prefix and
-// returns how many.
-func (s *Store) ClearCounters(prefix string) (int, error) {
+// DeleteCounters deletes the counters at keys and returns how many
+// existed.
+func (s *Store) DeleteCounters(keys []string) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		n = 0
-		c := tx.Bucket(bucketCounters).Cursor()
-		p := []byte(prefix)
-		var doomed [][]byte
-		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
-			doomed = append(doomed, bytes.Clone(k))
-		}
-		for _, k := range doomed {
-			if err := tx.Bucket(bucketCounters).Delete(k); err != nil {
-				return err
-			}
-		}
-		n = len(doomed)
-		return nil
+		return deleteCountersTx(tx, keys, &n)
 	})
 	return n, err
+}
+
+func deleteCountersTx(tx *bolt.Tx, keys []string, n *int) error {
+	b := tx.Bucket(bucketCounters)
+	for _, k := range keys {
+		if b.Get([]byte(k)) == nil {
+			continue
+		}
+		if err := b.Delete([]byte(k)); err != nil {
+			return err
+		}
+		*n++
+	}
+	return nil
 }
 
 // SweepCounters deletes up to limit counters that stale reports as no

@@ -221,6 +221,16 @@ type DestinationPolicy struct {
 	AllowedCountries []string `json:"allowedCountries,omitempty"`
 }
 
+// EmailSender is a client's From and Reply-To, on a domain it registered.
+type EmailSender struct {
+	FromAddress string `json:"fromAddress,omitempty"`
+	FromName    string `json:"fromName,omitempty"`
+	ReplyTo     string `json:"replyTo,omitempty"`
+	// DKIMDomain is the From domain when the client registered a DKIM key
+	// for it; messages are then signed.
+	DKIMDomain string `json:"dkimDomain,omitempty"`
+}
+
 // Client is an application allowed to call the API.
 type Client struct {
 	ID              string       `json:"id"`
@@ -236,8 +246,15 @@ type Client struct {
 	// Limits overrides rate limits by name (see package limits).
 	Limits       map[string]LimitRule `json:"limits,omitempty"`
 	Destinations DestinationPolicy    `json:"destinations"`
-	CreatedAt    time.Time            `json:"createdAt"`
-	UpdatedAt    time.Time            `json:"updatedAt"`
+	EmailSender  EmailSender          `json:"emailSender"`
+	// SMSSender is the alphanumeric sender id or E.164 number SMS go out
+	// from; empty takes the worker's default.
+	SMSSender string       `json:"smsSender,omitempty"`
+	Brand     events.Brand `json:"brand"`
+	// SMSMaxSegments caps how many segments an SMS may take; 0 is no cap.
+	SMSMaxSegments int       `json:"smsMaxSegments,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 }
 
 // Allows reports whether the client may use device type d.

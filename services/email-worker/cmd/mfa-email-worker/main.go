@@ -10,7 +10,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/clientconfig"
 	"github.com/ciam-mfa/ciam-mfa/pkg/envconf"
+	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
@@ -42,18 +46,26 @@ func run() int {
 		log.Error("templates failed to load", logging.Err(err))
 		return 1
 	}
-	sender, err := smtpsend.New(smtpsend.Options{
-		Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
-		Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS, HELO: cfg.HELO,
-		From: cfg.From, FromName: cfg.FromName, Timeout: cfg.Worker.SendTimeout,
-		PoolSize: cfg.Worker.Concurrency,
-	}, tpls, log)
-	if err != nil {
-		log.Error("smtp sender failed to start", logging.Err(err))
-		return 1
+	var sender *smtpsend.Sender
+	defer func() {
+		if sender != nil {
+			_ = sender.Close()
+		}
+	}()
+	build := func(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD) (worker.Sender, error) {
+		conf, err := clientconfig.Open(ctx, js, ring, tpls, log)
+		if err != nil {
+			return nil, err
+		}
+		sender, err = smtpsend.New(smtpsend.Options{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, TLS: cfg.SMTPTLS, HELO: cfg.HELO,
+			From: cfg.From, FromName: cfg.FromName, Timeout: cfg.Worker.SendTimeout,
+			PoolSize: cfg.Worker.Concurrency,
+		}, conf, log)
+		return sender, err
 	}
-	defer sender.Close()
-	if err := worker.Serve(ctx, cfg.Common, "mfa-email-worker", sender, log); err != nil {
+	if err := worker.Serve(ctx, cfg.Common, "mfa-email-worker", build, log); err != nil {
 		log.Error("worker stopped with error", logging.Err(err))
 		return 1
 	}

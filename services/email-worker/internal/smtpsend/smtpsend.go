@@ -18,6 +18,7 @@ import (
 	"github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
 
+	"github.com/ciam-mfa/ciam-mfa/pkg/clientconfig"
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
@@ -43,11 +44,29 @@ type Options struct {
 	TLSConfig *tls.Config
 }
 
+// Templates finds the template a delivery names (see clientconfig.Store).
+type Templates interface {
+	Template(ctx context.Context, clientID, name string, revision int) (*render.Template, error)
+}
+
+// DKIMKeys finds a client's signing key for a domain.
+type DKIMKeys interface {
+	DKIM(ctx context.Context, clientID, domain string) (clientconfig.DKIM, error)
+}
+
+// Config is what a Sender reads per delivery: *clientconfig.Store.
+type Config interface {
+	Templates
+	DKIMKeys
+}
+
+var _ Config = (*clientconfig.Store)(nil)
+
 // Sender sends rendered emails. It is safe for concurrent use.
 type Sender struct {
 	client    *mail.Client
 	pool      chan *smtp.Client
-	templates *render.Set
+	templates Config
 	from      string
 	fromName  string
 	log       *slog.Logger
@@ -58,7 +77,7 @@ var _ worker.Sender = (*Sender)(nil)
 
 // New returns a Sender. It does not connect until the first send. It fails
 // when the options are inconsistent.
-func New(o Options, templates *render.Set, log *slog.Logger) (*Sender, error) {
+func New(o Options, templates Config, log *slog.Logger) (*Sender, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = 10 * time.Second
 	}
@@ -95,7 +114,7 @@ func New(o Options, templates *render.Set, log *slog.Logger) (*Sender, error) {
 // Send renders and sends d to the destination in s, returning the
 // message's Message-ID.
 func (s *Sender) Send(ctx context.Context, d *events.Delivery, sec events.Secret) (string, error) {
-	msg, err := s.message(d, sec)
+	msg, err := s.message(ctx, d, sec)
 	if err != nil {
 		return "", err
 	}
@@ -105,10 +124,14 @@ func (s *Sender) Send(ctx context.Context, d *events.Delivery, sec events.Secret
 	return msg.GetMessageID(), nil
 }
 
-// message builds the email; a template or address problem is permanent.
-func (s *Sender) message(d *events.Delivery, sec events.Secret) (*mail.Msg, error) {
-	tpl, err := s.templates.Get(d.Template)
-	if err != nil {
+// message builds the email; a template or address problem is permanent,
+// a template revision not yet seen is retried.
+func (s *Sender) message(ctx context.Context, d *events.Delivery, sec events.Secret) (*mail.Msg, error) {
+	tpl, err := s.templates.Template(ctx, d.ClientID, d.Template, d.TemplateVersion)
+	switch {
+	case errors.Is(err, clientconfig.ErrNotYet):
+		return nil, err
+	case err != nil:
 		return nil, worker.Permanent("unknown-template", err)
 	}
 	email, err := tpl.Email(d.Locale, render.DataFor(d, sec, s.now()))
@@ -138,7 +161,29 @@ func (s *Sender) message(d *events.Delivery, sec events.Secret) (*mail.Msg, erro
 	m.SetGenHeader(mail.Header("X-Auto-Response-Suppress"), "All")
 	m.SetBodyString(mail.TypeTextPlain, email.Text)
 	m.AddAlternativeString(mail.TypeTextHTML, email.HTML)
+	if d.Sender.DKIMDomain != "" {
+		if err := s.sign(ctx, m, d); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// sign attaches the client's DKIM signature for its sender domain.
+func (s *Sender) sign(ctx context.Context, m *mail.Msg, d *events.Delivery) error {
+	key, err := s.templates.DKIM(ctx, d.ClientID, d.Sender.DKIMDomain)
+	if err != nil {
+		return fmt.Errorf("dkim key for %s: %w", d.Sender.DKIMDomain, err)
+	}
+	signer, err := mail.PrivKeyFromPEM(key.PEM)
+	if err != nil {
+		return worker.Permanent("bad-dkim-key", err)
+	}
+	dk := mail.NewDKIMSigner(key.Domain, key.Selector, signer)
+	dk.HeaderCanonicalization(mail.CanonicalizationRelaxed)
+	dk.BodyCanonicalization(mail.CanonicalizationRelaxed)
+	m.SetDKIM(dk)
+	return nil
 }
 
 // deliver sends msg on a pooled connection, redialling once if the pooled

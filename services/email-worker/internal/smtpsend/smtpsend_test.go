@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ciam-mfa/ciam-mfa/pkg/clientconfig"
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
@@ -22,7 +23,7 @@ func newSender(t *testing.T, srv *smtptest.Server) *Sender {
 	}
 	host, port := srv.Addr()
 	s, err := New(Options{Host: host, Port: port, TLS: "none", From: "no-reply@acme.example",
-		FromName: "Acme", Timeout: 2 * time.Second, PoolSize: 2}, set, logging.Discard())
+		FromName: "Acme", Timeout: 2 * time.Second, PoolSize: 2}, clientconfig.Static(set), logging.Discard())
 	if err != nil {
 		t.Fatal(err)
 	}

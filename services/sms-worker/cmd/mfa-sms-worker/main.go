@@ -11,7 +11,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/clientconfig"
 	"github.com/ciam-mfa/ciam-mfa/pkg/envconf"
+	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
@@ -44,19 +48,21 @@ func run() int {
 		log.Error("templates failed to load", logging.Err(err))
 		return 1
 	}
-	sender, err := newSender(cfg, tpls)
-	if err != nil {
-		log.Error("sms sender failed to start", logging.Err(err))
-		return 1
+	build := func(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD) (worker.Sender, error) {
+		conf, err := clientconfig.Open(ctx, js, ring, tpls, log)
+		if err != nil {
+			return nil, err
+		}
+		return newSender(cfg, conf)
 	}
-	if err := worker.Serve(ctx, cfg.Common, "mfa-sms-worker", sender, log); err != nil {
+	if err := worker.Serve(ctx, cfg.Common, "mfa-sms-worker", build, log); err != nil {
 		log.Error("worker stopped with error", logging.Err(err))
 		return 1
 	}
 	return 0
 }
 
-func newSender(cfg config.Config, tpls *render.Set) (worker.Sender, error) {
+func newSender(cfg config.Config, tpls *clientconfig.Store) (worker.Sender, error) {
 	if cfg.Provider == config.ProviderOutbox {
 		return outbox.New(cfg.OutboxPath, cfg.From, tpls)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
+	"github.com/ciam-mfa/ciam-mfa/services/sms-worker/internal/smstext"
 )
 
 // Message is one line of the outbox file.
@@ -35,7 +36,7 @@ type Message struct {
 type Sender struct {
 	path      string
 	from      string
-	templates *render.Set
+	templates smstext.Templates
 	now       func() time.Time
 
 	mu sync.Mutex
@@ -45,7 +46,7 @@ type Sender struct {
 var _ worker.Sender = (*Sender)(nil)
 
 // New opens (or creates, mode 0600) the outbox file at path.
-func New(path, from string, templates *render.Set) (*Sender, error) {
+func New(path, from string, templates smstext.Templates) (*Sender, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("creating outbox directory: %w", err)
 	}
@@ -57,14 +58,10 @@ func New(path, from string, templates *render.Set) (*Sender, error) {
 }
 
 // Send renders d's SMS and appends it as one line.
-func (s *Sender) Send(_ context.Context, d *events.Delivery, sec events.Secret) (string, error) {
-	tpl, err := s.templates.Get(d.Template)
+func (s *Sender) Send(ctx context.Context, d *events.Delivery, sec events.Secret) (string, error) {
+	text, err := smstext.Render(ctx, s.templates, d, sec, s.now())
 	if err != nil {
-		return "", worker.Permanent("unknown-template", err)
-	}
-	text, err := tpl.SMS(d.Locale, render.DataFor(d, sec, s.now()))
-	if err != nil {
-		return "", worker.Permanent("template-error", err)
+		return "", err
 	}
 	from := s.from
 	if d.Sender.SMSFrom != "" {

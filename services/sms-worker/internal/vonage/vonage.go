@@ -19,8 +19,8 @@ import (
 	sdk "github.com/vonage/vonage-go-sdk"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
-	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/pkg/worker"
+	"github.com/ciam-mfa/ciam-mfa/services/sms-worker/internal/smstext"
 )
 
 // DefaultBaseURL is Vonage's SMS API base, including /sms.
@@ -53,7 +53,7 @@ type Options struct {
 // Sender sends SMS through Vonage. It is safe for concurrent use.
 type Sender struct {
 	opts      Options
-	templates *render.Set
+	templates smstext.Templates
 	now       func() time.Time
 }
 
@@ -61,7 +61,7 @@ var _ worker.Sender = (*Sender)(nil)
 
 // New returns a Sender. It fails when the API key is not the 8 characters
 // Vonage issues (the SDK refuses any other length at send time).
-func New(o Options, templates *render.Set) (*Sender, error) {
+func New(o Options, templates smstext.Templates) (*Sender, error) {
 	if len(o.APIKey) != 8 || o.APISecret == "" {
 		return nil, errors.New("vonage: API key must be 8 characters and the secret set")
 	}
@@ -81,13 +81,9 @@ func New(o Options, templates *render.Set) (*Sender, error) {
 // Send renders d's SMS template and sends it to the number in sec. It
 // returns Vonage's message ids (one per part, comma-separated).
 func (s *Sender) Send(ctx context.Context, d *events.Delivery, sec events.Secret) (string, error) {
-	tpl, err := s.templates.Get(d.Template)
+	text, err := smstext.Render(ctx, s.templates, d, sec, s.now())
 	if err != nil {
-		return "", worker.Permanent("unknown-template", err)
-	}
-	text, err := tpl.SMS(d.Locale, render.DataFor(d, sec, s.now()))
-	if err != nil {
-		return "", worker.Permanent("template-error", err)
+		return "", err
 	}
 	from := s.opts.From
 	if d.Sender.SMSFrom != "" {

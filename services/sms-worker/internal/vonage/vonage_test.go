@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ciam-mfa/ciam-mfa/pkg/clientconfig"
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/pkg/vonagetest"
@@ -21,7 +22,7 @@ func newSender(t *testing.T, fake *vonagetest.Server) *Sender {
 		t.Fatal(err)
 	}
 	s, err := New(Options{APIKey: fake.Key, APISecret: fake.Secret, BaseURL: fake.BaseURL(),
-		From: "CIAMMFA", Timeout: 2 * time.Second}, set)
+		From: "CIAMMFA", Timeout: 2 * time.Second}, clientconfig.Static(set))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestSender_ContextCancels(t *testing.T) {
 }
 
 func TestNew_RefusesBadKey(t *testing.T) {
-	if _, err := New(Options{APIKey: "short", APISecret: "x"}, render.NewSet()); err == nil {
+	if _, err := New(Options{APIKey: "short", APISecret: "x"}, clientconfig.Static(render.NewSet())); err == nil {
 		t.Fatal("New accepted a 5-character API key")
 	}
 }
