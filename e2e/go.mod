@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/ciam-mfa/ciam-mfa/pkg v0.0.0
+	github.com/emersion/go-msgauth v0.7.0
 	github.com/nats-io/nats.go v1.56.0
 )
 

@@ -202,19 +202,19 @@ func (h *harness) close() error {
 	return errors.Join(errs...)
 }
 
-// measured runs fn and notes the CPU steal during it under row id.
+// measured runs fn and notes how the CPU was spent during it under row
+// id.
 func (h *harness) measured(f *report.Figures, id string, fn func() error) error {
 	before, errBefore := procstat.CPU()
 	err := fn()
 	after, errAfter := procstat.CPU()
 	if errBefore == nil && errAfter == nil {
-		if f.Steal == nil {
-			f.Steal = map[string]float64{}
+		if f.CPU == nil {
+			f.CPU = map[string]report.CPUShare{}
 		}
-
-		f.Steal[id] = procstat.StealShare(before, after)
+		f.CPU[id] = report.CPUShare{Busy: procstat.BusyShare(before, after),
+			Steal: procstat.StealShare(before, after)}
 	}
-
 	return err
 }
 

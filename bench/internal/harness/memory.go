@@ -49,6 +49,9 @@ func (h *harness) memory(ctx context.Context, f *report.Figures) error {
 	if m.LiveAnon, m.LiveFile, err = h.footprint(ctx); err != nil {
 		return err
 	}
+	if m.LiveRSSFile, err = procstat.RSSFile(a.pid()); err != nil {
+		return err
+	}
 
 	if !h.plan.sweep {
 		m.SkipReason = "the sweep wait was not asked for"

@@ -120,6 +120,8 @@ func (h *harness) delivery(ctx context.Context, f *report.Figures) error {
 		Created: len(measured), Delivered: len(latencies)}
 	d.P50, d.P99 = percentileMillis(latencies, 0.50), percentileMillis(latencies, 0.99)
 	f.Delivery = d
+	h.log.Info("delivery measured", slog.Int("created", d.Created), slog.Int("delivered", d.Delivered),
+		slog.Float64("p50_ms", d.P50), slog.Float64("p99_ms", d.P99))
 	return h.stopWorkers()
 }
 
@@ -216,6 +218,8 @@ func (h *harness) emailWorkers(ctx context.Context, f *report.Figures) error {
 		}); err != nil {
 			return err
 		}
+		h.log.Info("email workers measured", slog.Int("workers", i+1),
+			slog.Float64("per_sec", f.EmailWorker[i]))
 	}
 
 	deadline := time.Now().Add(h.plan.codesWait)

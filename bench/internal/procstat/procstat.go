@@ -107,6 +107,16 @@ func CPU() (CPUTimes, error) {
 	return t, nil
 }
 
+// BusyShare returns the share of CPU time between a and b, the later
+// reading, that was neither idle nor stolen.
+func BusyShare(a, b CPUTimes) float64 {
+	if b.Total <= a.Total {
+		return 0
+	}
+	idle := (b.Idle - a.Idle) + (b.Steal - a.Steal)
+	return 1 - float64(idle)/float64(b.Total-a.Total)
+}
+
 // StealShare returns the share of CPU time stolen between a and b, the
 // later reading.
 func StealShare(a, b CPUTimes) float64 {

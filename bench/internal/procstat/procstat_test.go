@@ -44,6 +44,9 @@ func TestCPU_Advances(t *testing.T) {
 	if s := StealShare(a, b); s < 0 || s > 1 {
 		t.Errorf("StealShare = %v, want a share", s)
 	}
+	if s := BusyShare(a, b); s < 0 || s > 1 {
+		t.Errorf("BusyShare = %v, want a share", s)
+	}
 	if s := StealShare(b, b); s != 0 {
 		t.Errorf("StealShare of no time = %v, want 0", s)
 	}

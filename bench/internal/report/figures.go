@@ -41,6 +41,9 @@ type Memory struct {
 	// resident memory in bytes: before, with every challenge live, and
 	// after they were swept.
 	BaselineAnon, LiveAnon, SweptAnon int64
+	// LiveRSSFile is mfa-api's file-backed resident memory with every
+	// challenge live, mostly the mmapped bbolt file; it is not counted.
+	LiveRSSFile int64
 	// LiveFile, SweptFile and RefilledFile are the bbolt file's size in
 	// bytes: with every challenge live, after the sweep, and after as
 	// many challenges again were created.
@@ -89,7 +92,15 @@ type Figures struct {
 	EmailWorker [2]float64
 	// Memory is the live-challenge measurement.
 	Memory Memory
-	// Steal is, by row ID, the share of the machine's CPU time that its
-	// hypervisor gave to other guests while the row was measured.
-	Steal map[string]float64
+	// CPU is, by row ID, how the machine's CPU time was spent while the
+	// row was measured.
+	CPU map[string]CPUShare
+}
+
+// CPUShare splits the machine's CPU time over a measurement.
+type CPUShare struct {
+	// Busy is the share spent running anything on this machine.
+	Busy float64
+	// Steal is the share the hypervisor gave to other guests.
+	Steal float64
 }

@@ -31,12 +31,14 @@ func (e *APIError) Error() string {
 type Client struct {
 	base  string
 	token string
+	actor string
 	http  *http.Client
 }
 
-// New returns a client for the admin API at base with the admin token.
-func New(base, token string) *Client {
-	return &Client{base: strings.TrimSuffix(base, "/"), token: token,
+// New returns a client for the admin API at base with the admin token;
+// actor names the operator in the audit log.
+func New(base, token, actor string) *Client {
+	return &Client{base: strings.TrimSuffix(base, "/"), token: token, actor: actor,
 		http: &http.Client{Timeout: 60 * time.Second}}
 }
 
@@ -56,6 +58,9 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (json.Ra
 		return nil, fmt.Errorf("building request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.actor != "" {
+		req.Header.Set("X-Mfa-Actor", c.actor)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

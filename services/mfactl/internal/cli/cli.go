@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -22,6 +23,8 @@ type Env struct {
 	AdminURL   string
 	AdminToken string
 	NATSURL    string
+	// Actor names the operator in the audit log: $USER@host.
+	Actor string
 }
 
 // LoadEnv reads MFA_ADMIN_URL, MFA_ADMIN_TOKEN and MFA_NATS_URL, with the
@@ -31,10 +34,12 @@ func LoadEnv(l *envconf.Loader) Env {
 	if values, err := envconf.ReadFile(filepath.Join(dir, "dev.env")); err == nil {
 		l.Fallback(map[string]string{"MFA_ADMIN_TOKEN": values["MFA_ADMIN_TOKEN"]})
 	}
+	host, _ := os.Hostname()
 	return Env{
 		AdminURL:   l.String("MFA_ADMIN_URL", "http://127.0.0.1:8081"),
 		AdminToken: l.String("MFA_ADMIN_TOKEN", ""),
 		NATSURL:    l.String("MFA_NATS_URL", "nats://127.0.0.1:4222"),
+		Actor:      l.String("USER", "operator") + "@" + host + " (mfactl)",
 	}
 }
 
@@ -60,7 +65,7 @@ type runner struct {
 // Run runs mfactl with args (without the program name) and returns the exit
 // code: 0 done, 1 failed, 2 bad usage.
 func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int {
-	r := &runner{env: env, out: out, errOut: errOut, api: adminclient.New(env.AdminURL, env.AdminToken)}
+	r := &runner{env: env, out: out, errOut: errOut, api: adminclient.New(env.AdminURL, env.AdminToken, env.Actor)}
 	args, r.json = stripFlag(args, "--json")
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		r.help()

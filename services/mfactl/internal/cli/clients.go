@@ -25,6 +25,9 @@ func init() {
 
 type clientFlags struct {
 	name, scopes, deviceTypes, templates, defaultTemplate string
+	from, fromName, replyTo, smsSender                    string
+	logoURL, primaryColor, supportEmail                   string
+	smsMaxSegments                                        int
 }
 
 func (f *clientFlags) bind(fs *flag.FlagSet) {
@@ -33,11 +36,20 @@ func (f *clientFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.deviceTypes, "device-types", "", "comma-separated EMAIL, SMS, TOTP")
 	fs.StringVar(&f.templates, "templates", "", "comma-separated allowed templates")
 	fs.StringVar(&f.defaultTemplate, "default-template", "", "template used when a request names none")
+	fs.StringVar(&f.from, "from", "", "email From address, on a registered domain")
+	fs.StringVar(&f.fromName, "from-name", "", "email From display name")
+	fs.StringVar(&f.replyTo, "reply-to", "", "email Reply-To, on a registered domain")
+	fs.StringVar(&f.smsSender, "sms-sender", "", "SMS sender id (3-11 letters and digits) or E.164 number")
+	fs.StringVar(&f.logoURL, "logo-url", "", "brand logo (https URL)")
+	fs.StringVar(&f.primaryColor, "primary-color", "", "brand colour, #rrggbb")
+	fs.StringVar(&f.supportEmail, "support-email", "", "brand support address")
+	fs.IntVar(&f.smsMaxSegments, "sms-max-segments", 0, "most segments an SMS may take (0: no cap)")
 }
 
 // body returns the request fields the user set.
 func (f *clientFlags) body(fs *flag.FlagSet) map[string]any {
 	b := map[string]any{}
+	sender, brand := map[string]string{}, map[string]string{}
 	fs.Visit(func(fl *flag.Flag) {
 		switch fl.Name {
 		case "name":
@@ -50,8 +62,24 @@ func (f *clientFlags) body(fs *flag.FlagSet) map[string]any {
 			b["templates"] = splitList(f.templates)
 		case "default-template":
 			b["defaultTemplate"] = f.defaultTemplate
+		case "from", "from-name", "reply-to":
+			sender[map[string]string{"from": "fromAddress", "from-name": "fromName",
+				"reply-to": "replyTo"}[fl.Name]] = fl.Value.String()
+		case "sms-sender":
+			b["smsSender"] = f.smsSender
+		case "logo-url", "primary-color", "support-email":
+			brand[map[string]string{"logo-url": "logoUrl", "primary-color": "primaryColor",
+				"support-email": "supportEmail"}[fl.Name]] = fl.Value.String()
+		case "sms-max-segments":
+			b["smsMaxSegments"] = f.smsMaxSegments
 		}
 	})
+	if len(sender) > 0 {
+		b["emailSender"] = sender
+	}
+	if len(brand) > 0 {
+		b["brand"] = brand
+	}
 	return b
 }
 
