@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -69,5 +68,5 @@ func TestE2E_NoHeaderInjection(t *testing.T) {
 	if raw := string(m.Raw); strings.Contains(raw, "attacker@evil.example") {
 		t.Error("the attacker's address is in the message")
 	}
-	t.Log(fmt.Sprintf("headers: %v", h))
+	t.Logf("headers: %v", h)
 }
