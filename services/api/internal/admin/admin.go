@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -48,6 +49,9 @@ func New(d Deps) *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(httpio.WithRequestID, middleware.Recover(), httpio.NoStore, s.authorize, s.recordAudit)
+
+	// Profiles for operators, behind the same token.
+	e.GET("/debug/pprof/*", echo.WrapHandler(profiles()))
 
 	g := e.Group("/admin/v1")
 	g.POST("/clients", s.createClient)
@@ -127,4 +131,15 @@ func classify(err error) (int, string, string) {
 			http.StatusText(he.Code)
 	}
 	return http.StatusInternalServerError, "INTERNAL", "internal error"
+}
+
+// profiles serves net/http/pprof.
+func profiles() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
