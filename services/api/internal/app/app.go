@@ -204,17 +204,17 @@ func (a *App) listen() error {
 	if a.adminLn, err = net.Listen("tcp", a.cfg.AdminAddr); err != nil {
 		return fmt.Errorf("listening on %s: %w", a.cfg.AdminAddr, err)
 	}
-	a.public = newHTTPServer(pub, a.log)
-	a.admin = newHTTPServer(adm, a.log)
+	a.public = newHTTPServer(pub, a.log, 15*time.Second)
+	a.admin = newHTTPServer(adm, a.log, 5*time.Minute) // long enough for a CPU profile
 	return nil
 }
 
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+func newHTTPServer(h http.Handler, log *slog.Logger, writeTimeout time.Duration) *http.Server {
 	return &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
