@@ -13,6 +13,8 @@ import (
 //
 //	template.<clientId>.<name>  TemplateRecord, the current version
 //	dkim.<clientId>.<domain>    DKIMRecord
+
+// TemplateKey is the BucketConfig key of a client's template.
 func TemplateKey(clientID, name string) string { return "template." + clientID + "." + name }
 
 // DKIMKey is the BucketConfig key of a client's DKIM key for domain.

@@ -230,14 +230,19 @@ type session struct {
 	to   []string
 }
 
-func (se *session) Reset()        { se.from, se.to = "", nil }
+// Reset forgets the message in progress.
+func (se *session) Reset() { se.from, se.to = "", nil }
+
+// Logout ends the session.
 func (se *session) Logout() error { return nil }
 
+// Mail records the envelope sender.
 func (se *session) Mail(from string, _ *smtp.MailOptions) error {
 	se.from = from
 	return nil
 }
 
+// Rcpt accepts or refuses a recipient.
 func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	se.s.mu.Lock()
 	reject := se.s.reject
@@ -251,6 +256,7 @@ func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
+// Data stores the message, after the configured delay.
 func (se *session) Data(r io.Reader) error {
 	raw, err := io.ReadAll(r)
 	if err != nil {

@@ -18,7 +18,10 @@ type permanent struct {
 	err    error
 }
 
+// Error returns the reason and the cause.
 func (p *permanent) Error() string { return p.reason + ": " + p.err.Error() }
+
+// Unwrap makes the error match ErrPermanent and its cause.
 func (p *permanent) Unwrap() []error {
 	return []error{ErrPermanent, p.err}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -107,10 +108,10 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
-func (s *server) logPanic(c echo.Context, err error, stack []byte) error {
-	s.Logger.Error("handler panicked", slog.String("request_id", httpio.RequestID(c)),
-		slog.String("error", err.Error()), slog.String("stack", string(stack)))
-	return err
+// logPanic hands a recovered panic, with its stack, to the error handler,
+// which logs it once and answers 500.
+func (s *server) logPanic(_ echo.Context, err error, stack []byte) error {
+	return fmt.Errorf("handler panicked: %w\n%s", err, stack)
 }
 
 func (s *server) healthz(c echo.Context) error {

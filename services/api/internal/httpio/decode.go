@@ -175,6 +175,7 @@ var (
 // caller's input, and safe to show.
 type RequestError struct{ Msg string }
 
+// Error returns the message.
 func (e *RequestError) Error() string { return e.Msg }
 
 // BadRequest returns a *RequestError with msg.

@@ -20,6 +20,7 @@ type Exceeded struct {
 	Wait  time.Duration
 }
 
+// Error names the limit.
 func (e *Exceeded) Error() string { return "rate limit " + e.Limit + " exceeded" }
 
 // Is makes errors.Is(err, ErrLimited) true.

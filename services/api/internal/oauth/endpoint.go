@@ -15,6 +15,7 @@ type Error struct {
 	Description string `json:"error_description,omitempty"`
 }
 
+// Error returns the code and description.
 func (e *Error) Error() string { return e.Code + ": " + e.Description }
 
 func oauthErr(status int, code, desc string) *Error {

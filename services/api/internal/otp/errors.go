@@ -28,6 +28,7 @@ type InvalidCodeError struct {
 	Remaining int
 }
 
+// Error says how many attempts are left.
 func (e *InvalidCodeError) Error() string {
 	return "invalid code, " + strconv.Itoa(e.Remaining) + " attempts left"
 }
@@ -45,6 +46,7 @@ type InputError struct {
 	Err   error
 }
 
+// Error names the field and the reason.
 func (e *InputError) Error() string { return e.Field + ": " + e.Err.Error() }
 
 // Unwrap returns the reason.

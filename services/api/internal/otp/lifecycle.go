@@ -29,6 +29,7 @@ type RateLimitError struct {
 	Reason string
 }
 
+// Error gives the reason.
 func (e *RateLimitError) Error() string { return "rate limited: " + e.Reason }
 
 // Is makes errors.Is(err, ErrRateLimited) true.

@@ -86,4 +86,5 @@ func ValidatePolicy(c store.OTPPolicy) error {
 
 type errRange string
 
+// Error says what range the value must be in.
 func (e errRange) Error() string { return "must be " + string(e) }

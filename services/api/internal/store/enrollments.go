@@ -16,6 +16,7 @@ import (
 //	totp_pending      16-byte UUIDv7 id of a pending one  -> empty (read by the sweeper)
 //
 // The buckets are declared with the others in store.go.
+
 // EnrollmentState is a TOTP enrollment's state.
 type EnrollmentState int
 

@@ -32,6 +32,7 @@ var ErrIdempotencyConflict = errors.New("store: idempotency key reused with anot
 // used for the same request; AuthID is the challenge it created.
 type Replayed struct{ AuthID string }
 
+// Error names the earlier challenge.
 func (r *Replayed) Error() string { return "store: request already made as " + r.AuthID }
 
 func idemKey(clientID, key string) []byte { return userKey(clientID, key) }

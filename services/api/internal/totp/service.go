@@ -30,6 +30,7 @@ var (
 // InvalidCodeError is a wrong activation code, with the attempts left.
 type InvalidCodeError struct{ Remaining int }
 
+// Error says how many attempts are left.
 func (e *InvalidCodeError) Error() string {
 	return "invalid code, " + strconv.Itoa(e.Remaining) + " attempts left"
 }

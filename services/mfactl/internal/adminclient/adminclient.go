@@ -23,6 +23,7 @@ type APIError struct {
 	Message string `json:"message"`
 }
 
+// Error returns the code, status and message.
 func (e *APIError) Error() string {
 	return fmt.Sprintf("%s (%d): %s", e.Code, e.Status, e.Message)
 }

@@ -196,6 +196,7 @@ type ctxTransport struct {
 	status atomic.Int32
 }
 
+// RoundTrip sends r under the send's context and notes the status.
 func (t *ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := t.base.RoundTrip(r.WithContext(t.ctx))
 	if resp != nil {
