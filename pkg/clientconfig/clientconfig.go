@@ -71,6 +71,7 @@ func Open(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD, built
 		}
 		s.apply(e)
 	}
+
 	go func() {
 		defer func() { _ = w.Stop() }()
 		for {
@@ -87,6 +88,7 @@ func Open(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD, built
 			}
 		}
 	}()
+
 	return s, nil
 }
 

@@ -95,6 +95,7 @@ func (l *Loader) Int(name string, def int) int {
 		l.errs = append(l.errs, fmt.Errorf("%s: %q is not an integer", name, v))
 		return def
 	}
+
 	return n
 }
 
@@ -110,6 +111,7 @@ func (l *Loader) Duration(name string, def time.Duration) time.Duration {
 		l.errs = append(l.errs, fmt.Errorf("%s: %q is not a duration", name, v))
 		return def
 	}
+
 	return d
 }
 
@@ -126,8 +128,10 @@ func (l *Loader) Durations(name string, def []time.Duration) []time.Duration {
 			l.errs = append(l.errs, fmt.Errorf("%s: %q is not a duration", name, part))
 			return def
 		}
+
 		out = append(out, d)
 	}
+
 	return out
 }
 
@@ -142,6 +146,7 @@ func (l *Loader) Bool(name string, def bool) bool {
 		l.errs = append(l.errs, fmt.Errorf("%s: %q is not a boolean", name, v))
 		return def
 	}
+
 	return b
 }
 
@@ -157,6 +162,7 @@ func (l *Loader) List(name string, def []string) []string {
 			out = append(out, part)
 		}
 	}
+
 	return out
 }
 
@@ -169,8 +175,10 @@ func (l *Loader) CIDRs(name string) []*net.IPNet {
 			l.errs = append(l.errs, fmt.Errorf("%s: %q is not a CIDR", name, s))
 			continue
 		}
+
 		out = append(out, n)
 	}
+
 	return out
 }
 
@@ -205,6 +213,7 @@ func ReadFile(path string) (map[string]string, error) {
 		}
 		out[strings.TrimSpace(name)] = strings.Trim(strings.TrimSpace(value), `"'`)
 	}
+
 	return out, sc.Err()
 }
 
@@ -220,6 +229,7 @@ func (l *Loader) LoadKeysFile() {
 		l.errs = append(l.errs, fmt.Errorf("MFA_KEYS_FILE: %w", err))
 		return
 	}
+
 	l.Fallback(values)
 }
 
@@ -246,6 +256,7 @@ func DevKeys(dir string) (map[string]string, error) {
 		values[name] = keyring.Generate("dev1", 32)
 		fmt.Fprintf(&b, "%s=%s\n", name, values[name])
 	}
+
 	// O_EXCL: when two binaries start together, one writes and the other
 	// reads what it wrote.
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
@@ -253,6 +264,7 @@ func DevKeys(dir string) (map[string]string, error) {
 		time.Sleep(50 * time.Millisecond)
 		return ReadFile(path)
 	}
+
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -273,5 +285,6 @@ func (l *Loader) LoadDevKeys(dir string) {
 		l.errs = append(l.errs, fmt.Errorf("development keys: %w", err))
 		return
 	}
+
 	l.Fallback(values)
 }

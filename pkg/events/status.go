@@ -55,6 +55,7 @@ func (s *State) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
+
 	return fmt.Errorf("%w: state %q", ErrSchema, b)
 }
 

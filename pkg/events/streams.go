@@ -55,6 +55,7 @@ func StreamConfigs(o StreamOptions) []jetstream.StreamConfig {
 			Discard:     jetstream.DiscardOld,
 		}
 	}
+
 	return []jetstream.StreamConfig{
 		stream(StreamDelivery, "mfa.delivery.>", "OTP deliveries to send", o.DeliveryMaxAge),
 		stream(StreamStatus, "mfa.status.>", "delivery outcomes", o.DeliveryMaxAge),
@@ -69,6 +70,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 			return fmt.Errorf("creating stream %s: %w", cfg.Name, err)
 		}
 	}
+
 	return nil
 }
 
@@ -129,11 +131,13 @@ func EnsureBuckets(ctx context.Context, js jetstream.JetStream, replicas int) er
 		{Bucket: BucketSent, Description: "deliveries a provider accepted",
 			TTL: 25 * time.Hour, Storage: jetstream.FileStorage, Replicas: max(replicas, 1)},
 	}
+
 	for _, cfg := range buckets {
 		if _, err := js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
 			return fmt.Errorf("creating bucket %s: %w", cfg.Bucket, err)
 		}
 	}
+
 	return nil
 }
 

@@ -60,6 +60,7 @@ func ParseKeys(spec string, size int) ([]Key, error) {
 		seen[k.ID] = true
 		keys = append(keys, k)
 	}
+
 	if len(keys) == 0 {
 		return nil, ErrNoKeys
 	}
@@ -121,6 +122,7 @@ func NewAEAD(spec string) (*AEAD, error) {
 		}
 		a.ciphers[k.ID] = gcm
 	}
+
 	return a, nil
 }
 

@@ -42,5 +42,6 @@ func Connect(url, name string, logger *slog.Logger, opts ...jetstream.JetStreamO
 		nc.Close()
 		return nil, nil, fmt.Errorf("opening jetstream: %w", err)
 	}
+
 	return nc, js, nil
 }

@@ -46,6 +46,7 @@ func Start(o Options) (*server.Server, error) {
 		NoLog:      true,
 		MaxPayload: 1 << 20,
 	}
+
 	if opts.Host == "" {
 		opts.Host = "127.0.0.1"
 	}
@@ -66,5 +67,6 @@ func Start(o Options) (*server.Server, error) {
 		srv.Shutdown()
 		return nil, ErrNotReady
 	}
+
 	return srv, nil
 }

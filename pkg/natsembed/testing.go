@@ -18,5 +18,6 @@ func StartForTest(t testing.TB) *server.Server {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 	})
+
 	return srv
 }

@@ -21,9 +21,11 @@ func Email(addr string) string {
 		b.WriteString("***")
 		return b.String()
 	}
+
 	b.WriteString(firstRune(host))
 	b.WriteString("***.")
 	b.WriteString(tld)
+
 	return b.String()
 }
 
@@ -37,6 +39,7 @@ func Phone(number string) string {
 			digits = append(digits, c)
 		}
 	}
+
 	if len(digits) < 6 {
 		return "***"
 	}
@@ -45,6 +48,7 @@ func Phone(number string) string {
 		prefix = "+"
 	}
 	n := len(digits)
+
 	return prefix + string(digits[:2]) + strings.Repeat("*", n-4) + string(digits[n-2:])
 }
 

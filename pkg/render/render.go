@@ -103,7 +103,9 @@ func (t *Template) Locales() []string {
 			out = append(out, l)
 		}
 	}
+
 	sort.Strings(out)
+
 	return out
 }
 
@@ -122,12 +124,14 @@ func Parse(name string, version int, files map[string]string) (*Template, error)
 			return nil, err
 		}
 	}
+
 	root := t.variants[""]
 	for _, f := range Files {
 		if root == nil || !root.has(f) {
 			return nil, fmt.Errorf("%w: %s: missing %s", ErrInvalid, name, f)
 		}
 	}
+
 	if len(t.variants) > maxLocales+1 {
 		return nil, fmt.Errorf("%w: %s: more than %d locales", ErrInvalid, name, maxLocales)
 	}
@@ -147,12 +151,14 @@ func (t *Template) add(p, src string) error {
 		return fmt.Errorf("%w: %s: %s is not UTF-8 text under %d bytes",
 			ErrInvalid, t.name, p, maxFileBytes)
 	}
+
 	key := strings.ToLower(locale)
 	v := t.variants[key]
 	if v == nil {
 		v = &variant{}
 		t.variants[key] = v
 	}
+
 	var err error
 	switch file {
 	case FileSubject:
@@ -197,6 +203,7 @@ func (t *Template) trial() error {
 			return fmt.Errorf("%w: %s: %w", ErrInvalid, t.name, err)
 		}
 	}
+
 	return nil
 }
 
@@ -213,6 +220,7 @@ func (t *Template) chain(locale string) []*variant {
 			out = append(out, v)
 		}
 	}
+
 	return out
 }
 
@@ -229,6 +237,7 @@ func (t *Template) pick(locale, file string) (func(*bytes.Buffer, Data) error, e
 			return func(b *bytes.Buffer, d Data) error { return v.html.Execute(b, d) }, nil
 		}
 	}
+
 	return nil, fmt.Errorf("%w: %s has no %s", ErrInvalid, t.name, file)
 }
 
@@ -291,6 +300,7 @@ func validLocale(s string) bool {
 			return false
 		}
 	}
+
 	return true
 }
 

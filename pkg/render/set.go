@@ -45,6 +45,7 @@ func (s *Set) AddFS(fsys fs.FS) error {
 		}
 		s.Put(t)
 	}
+
 	return nil
 }
 
@@ -75,6 +76,7 @@ func (s *Set) Names() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+
 	return out
 }
 
@@ -90,5 +92,6 @@ func Defaults(builtin fs.FS, dir string) (*Set, error) {
 			return nil, fmt.Errorf("templates in %s: %w", dir, err)
 		}
 	}
+
 	return s, nil
 }

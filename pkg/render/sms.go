@@ -72,6 +72,7 @@ func gsmSegments(body string) (SMSInfo, bool) {
 		costs = append(costs, c)
 		total += c
 	}
+
 	return SMSInfo{Encoding: GSM7, Units: total, Segments: count(costs, total, 160, 153)}, true
 }
 
@@ -86,6 +87,7 @@ func ucs2Segments(body string) SMSInfo {
 		costs = append(costs, c)
 		total += c
 	}
+
 	return SMSInfo{Encoding: UCS2, Units: total, Segments: count(costs, total, 70, 67)}
 }
 
@@ -104,7 +106,9 @@ func count(costs []int, total, single, per int) int {
 			segments++
 			used = 0
 		}
+
 		used += c
 	}
+
 	return segments
 }

@@ -85,6 +85,7 @@ func findPart(h textproto, body io.Reader, want string) string {
 			}
 		}
 	}
+
 	if mt != want {
 		return ""
 	}
@@ -96,6 +97,7 @@ func findPart(h textproto, body io.Reader, want string) string {
 		r = newBase64Reader(body)
 	}
 	b, _ := io.ReadAll(r)
+
 	return strings.ReplaceAll(string(b), "\r\n", "\n")
 }
 
@@ -123,6 +125,7 @@ func Start(t testing.TB) *Server {
 	s.addr = ln.Addr().String()
 	s.serve(ln)
 	t.Cleanup(s.Stop)
+
 	return s
 }
 
@@ -170,6 +173,7 @@ func (s *Server) Restart() {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+
 	if err != nil {
 		s.t.Fatalf("smtptest: relisten on %s: %v", s.addr, err)
 	}
@@ -252,7 +256,9 @@ func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return err
 		}
 	}
+
 	se.to = append(se.to, to)
+
 	return nil
 }
 
@@ -272,6 +278,7 @@ func (se *session) Data(r io.Reader) error {
 	se.s.mu.Lock()
 	se.s.msgs = append(se.s.msgs, Message{From: se.from, To: se.to, Raw: raw})
 	se.s.mu.Unlock()
+
 	return nil
 }
 

@@ -123,10 +123,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form", http.StatusBadRequest)
 		return
 	}
+
 	rec := Received{APIKey: r.PostForm.Get("api_key"), APISecret: r.PostForm.Get("api_secret"),
 		From: r.PostForm.Get("from"), To: r.PostForm.Get("to"), Text: r.PostForm.Get("text"),
 		ClientRef: r.PostForm.Get("client-ref"), StatusReportReq: r.PostForm.Get("status-report-req"),
@@ -144,6 +146,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		s.accepted = append(s.accepted, rec)
 		s.next++
 	}
+
 	id := strconv.Itoa(s.next)
 	s.mu.Unlock()
 	s.answer(w, rec, rp, id)
@@ -154,6 +157,7 @@ func (s *Server) answer(w http.ResponseWriter, rec Received, rp Reply, id string
 		w.WriteHeader(rp.HTTPStatus)
 		return
 	}
+
 	w.Header().Set("Content-Type", "application/json")
 	out := reply{MessageCount: "1", Messages: []message{}}
 	switch {

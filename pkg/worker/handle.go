@@ -22,6 +22,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 		w.deadLetter(ctx, m, nil, events.Secret{}, attempt, Permanent("malformed-event", err))
 		return
 	}
+
 	log := w.log.With(slog.String(logging.KeyAuthID, d.AuthID),
 		slog.Int(logging.KeyAttempt, attempt))
 
@@ -31,16 +32,19 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 		log.Debug("delivery expired before sending")
 		return
 	}
+
 	if w.alreadySent(ctx, &d) {
 		w.finish(m, log, "ack duplicate")
 		log.Info("delivery already accepted by provider; not sending again")
 		return
 	}
+
 	secret, err := d.Open(w.ring)
 	if err != nil {
 		w.deadLetter(ctx, m, &d, events.Secret{}, attempt, Permanent("unsealable", err))
 		return
 	}
+
 	log = log.With(slog.String(logging.KeyDestination, redact.Destination(secret.Destination)))
 
 	providerID, err := w.send(ctx, m, &d, secret)
@@ -82,6 +86,7 @@ func (w *Worker) send(ctx context.Context, m jetstream.Msg, d *events.Delivery, 
 			}
 		}
 	}()
+
 	return w.sender.Send(ctx, d, s)
 }
 
@@ -127,6 +132,7 @@ func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, d *events.Deli
 		dl.Header.Set(events.HeaderAuthID, d.AuthID)
 		dl.Header.Set(events.HeaderMsgID, "dlq."+d.MsgID())
 	}
+
 	if s.Destination != "" {
 		dl.Header.Set(events.HeaderDestination, redact.Destination(s.Destination))
 	}
@@ -135,6 +141,7 @@ func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, d *events.Deli
 		_ = m.NakWithDelay(w.backoff(attempt))
 		return
 	}
+
 	if err := m.TermWithReason(reason); err != nil {
 		log.Warn("terminate failed after dead-lettering", logging.Err(err))
 	}
@@ -152,11 +159,13 @@ func (w *Worker) report(ctx context.Context, d *events.Delivery, state events.St
 		Generation: d.Generation, Replay: d.Replay, State: state, Attempt: attempt,
 		ProviderID: providerID, Reason: reason, Error: errText, At: w.now().UTC(),
 	}
+
 	data, err := st.Marshal()
 	if err != nil {
 		w.log.Warn("status not encoded", logging.Err(err))
 		return
 	}
+
 	msg := nats.NewMsg(w.cfg.Channel.StatusSubject())
 	msg.Data = data
 	msg.Header.Set(events.HeaderMsgID, st.MsgID())

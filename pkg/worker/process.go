@@ -71,7 +71,9 @@ func LoadCommon(l *envconf.Loader, ch events.Channel) Common {
 		FetchWait:       l.Duration("MFA_WORKER_FETCH_WAIT", def.FetchWait),
 		ShutdownTimeout: l.Duration("MFA_WORKER_SHUTDOWN_TIMEOUT", def.ShutdownTimeout),
 	}
+
 	l.Check("MFA_WORKER_*", c.Worker.Validate())
+
 	return c
 }
 
@@ -97,10 +99,12 @@ func Serve(ctx context.Context, c Common, name string, build Builder, log *slog.
 		nc.Close()
 		return err
 	}
+
 	if w.sender, err = build(ctx, js, ring); err != nil {
 		nc.Close()
 		return err
 	}
+
 	runErr := w.Run(ctx)
 	if err := nc.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		runErr = errors.Join(runErr, fmt.Errorf("draining nats: %w", err))

@@ -127,6 +127,7 @@ func (w *Worker) Setup(ctx context.Context) error {
 		return fmt.Errorf("opening bucket %s: %w", events.BucketSent, err)
 	}
 	w.cons, w.sent = cons, sent
+
 	return nil
 }
 
@@ -163,6 +164,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			<-slots
 		}
 	}
+
 	return w.drain(&wg, cancelSends)
 }
 
@@ -183,6 +185,7 @@ func (w *Worker) acquire(ctx context.Context, slots chan struct{}) int {
 			return n
 		}
 	}
+
 	return n
 }
 
@@ -195,13 +198,16 @@ func (w *Worker) fetch(ctx context.Context, n int, start func(jetstream.Msg)) in
 			w.log.Warn("fetch failed", logging.Err(err))
 			sleep(ctx, w.cfg.FetchWait)
 		}
+
 		return 0
 	}
+
 	got := 0
 	for m := range batch.Messages() {
 		got++
 		start(m)
 	}
+
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 		w.log.Warn("fetch ended with error", logging.Err(err))
 	}
@@ -221,6 +227,7 @@ func (w *Worker) drain(wg *sync.WaitGroup, cancelSends context.CancelFunc) error
 	cancelSends()
 	<-done
 	w.log.Warn("worker stopped at deadline; unfinished sends were handed back")
+
 	return nil
 }
 

@@ -29,20 +29,25 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "mfa-api: configuration:\n%v\n", err)
 		return 2
 	}
+
 	log, err := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mfa-api: %v\n", err)
 		return 2
 	}
+
 	a, err := app.New(ctx, cfg, log)
 	if err != nil {
 		log.Error("start-up failed", logging.Err(err))
 		return 1
 	}
+
 	if err := a.Run(ctx); err != nil {
 		log.Error("stopped with error", logging.Err(err))
 		return 1
 	}
+
 	log.Info("stopped")
+
 	return 0
 }

@@ -75,6 +75,7 @@ func New(d Deps) *echo.Echo {
 	g.DELETE("/clients/:id/domains/:domain", s.deleteDomain)
 	g.POST("/users/erase", s.eraseUser)
 	g.GET("/audit", s.listAudit)
+
 	return e
 }
 
@@ -86,6 +87,7 @@ func (s *server) authorize(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="ciam-mfa-admin"`)
 			return errUnauthorized
 		}
+
 		return next(c)
 	}
 }

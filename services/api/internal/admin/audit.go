@@ -35,6 +35,7 @@ func (s *server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 			At: time.Now().UTC(), Actor: actor(c), Action: c.Request().Method + " " + c.Path(),
 			Target: target(c), Status: status, RequestID: httpio.RequestID(c), Remote: c.RealIP(),
 		}
+
 		if aerr := s.Store.AppendAudit(entry); aerr != nil {
 			s.Logger.Error("audit entry not written", logging.Err(aerr), slog.String("action", entry.Action))
 		}
@@ -68,6 +69,7 @@ func (s *server) listAudit(c echo.Context) error {
 		}
 		limit = n
 	}
+
 	var since time.Time
 	if v := c.QueryParam("since"); v != "" {
 		f, err := filterOf("", v, "")
@@ -76,6 +78,7 @@ func (s *server) listAudit(c echo.Context) error {
 		}
 		since = f.Since
 	}
+
 	entries, err := s.Store.ListAudit(since, limit)
 	if err != nil {
 		return err

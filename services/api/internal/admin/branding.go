@@ -47,6 +47,7 @@ func (s *server) putTemplate(c echo.Context) error {
 			return err
 		}
 	}
+
 	return c.JSON(http.StatusOK, info)
 }
 
@@ -95,6 +96,7 @@ func (s *server) previewTemplate(c echo.Context) error {
 			return err
 		}
 	}
+
 	data := render.SampleData
 	data.AppName, data.Brand, data.Locale = cl.Name, cl.Brand, req.Locale
 	if req.UserName != "" {

@@ -75,30 +75,35 @@ func (s *server) applyBranding(cl *store.Client, req *clientRequest) error {
 			return httpio.BadRequest("emailSender needs a registered domain: create the client, " +
 				"add its domain, then update the client")
 		}
+
 		es, err := s.Branding.CheckSender(cl, *req.EmailSender)
 		if err != nil {
 			return err
 		}
 		cl.EmailSender = es
 	}
+
 	if req.SMSSender != nil {
 		if *req.SMSSender != "" && !branding.ValidSMSSender(*req.SMSSender) {
 			return httpio.BadRequest("smsSender must be 3 to 11 letters and digits, or an E.164 number")
 		}
 		cl.SMSSender = *req.SMSSender
 	}
+
 	if req.Brand != nil {
 		if err := checkBrand(*req.Brand); err != nil {
 			return err
 		}
 		cl.Brand = *req.Brand
 	}
+
 	if req.SMSMaxSegments != nil {
 		if *req.SMSMaxSegments < 0 || *req.SMSMaxSegments > 10 {
 			return httpio.BadRequest("smsMaxSegments must be 0 (no cap) to 10")
 		}
 		cl.SMSMaxSegments = *req.SMSMaxSegments
 	}
+
 	return nil
 }
 
@@ -114,6 +119,7 @@ func checkBrand(b events.Brand) error {
 			return httpio.BadRequest("brand.supportEmail must be a bare address")
 		}
 	}
+
 	return nil
 }
 
@@ -126,6 +132,7 @@ func isColor(c string) bool {
 			return false
 		}
 	}
+
 	return true
 }
 
@@ -158,6 +165,7 @@ func limitsOf(in map[string]limitJSON) (map[string]store.LimitRule, error) {
 		out[name] = store.LimitRule{Max: l.Max, Window: time.Duration(l.WindowSeconds) * time.Second,
 			HardStop: l.HardStop}
 	}
+
 	return out, nil
 }
 
@@ -169,6 +177,7 @@ func (d *destinationsJSON) toStore() (store.DestinationPolicy, error) {
 			return p, httpio.BadRequest("destinations: regions are ISO 3166 alpha-2 codes such as US")
 		}
 	}
+
 	for _, r := range d.AllowedCountries {
 		p.AllowedCountries = append(p.AllowedCountries, strings.ToUpper(r))
 	}
@@ -249,6 +258,7 @@ func viewOf(c *store.Client) clientView {
 		}
 		v.Secrets = append(v.Secrets, sv)
 	}
+
 	return v
 }
 
@@ -275,6 +285,7 @@ func deviceTypes(names []string) ([]store.DeviceType, error) {
 		}
 		out = append(out, d)
 	}
+
 	return out, nil
 }
 
@@ -303,6 +314,7 @@ func (s *server) createClient(c echo.Context) error {
 			return err
 		}
 	}
+
 	if spec.Limits, err = limitsOf(req.Limits); err != nil {
 		return err
 	}
@@ -311,6 +323,7 @@ func (s *server) createClient(c echo.Context) error {
 			return err
 		}
 	}
+
 	var brand store.Client
 	if err := s.applyBranding(&brand, &req); err != nil {
 		return err
@@ -355,6 +368,7 @@ func (s *server) updateClient(c echo.Context) error {
 			return err
 		}
 	}
+
 	lim, err := limitsOf(req.Limits)
 	if err != nil {
 		return err
@@ -365,6 +379,7 @@ func (s *server) updateClient(c echo.Context) error {
 			return err
 		}
 	}
+
 	cl, err := s.Clients.Update(c.Param("id"), func(cl *store.Client) error {
 		if req.TOTP != nil {
 			cl.TOTP = tp
@@ -428,6 +443,7 @@ func (s *server) rotateSecret(c echo.Context) error {
 			return err
 		}
 	}
+
 	grace := 24 * time.Hour
 	if req.GraceSeconds != nil {
 		if *req.GraceSeconds < 0 || *req.GraceSeconds > 30*86400 {
@@ -435,11 +451,13 @@ func (s *server) rotateSecret(c echo.Context) error {
 		}
 		grace = time.Duration(*req.GraceSeconds) * time.Second
 	}
+
 	secret, err := s.Clients.RotateSecret(c.Param("id"), grace)
 	if err != nil {
 		return err
 	}
 	cl, _ := s.Clients.Get(c.Param("id"))
+
 	return c.JSON(http.StatusOK, createdClient{ClientID: cl.ID, ClientSecret: secret, Client: viewOf(cl)})
 }
 

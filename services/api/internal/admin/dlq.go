@@ -22,6 +22,7 @@ func filterOf(channel, since, authID string) (dlq.Filter, error) {
 		}
 		f.Channel = ch
 	}
+
 	if since != "" {
 		if t, err := time.Parse(time.RFC3339, since); err == nil {
 			f.Since = t
@@ -31,7 +32,9 @@ func filterOf(channel, since, authID string) (dlq.Filter, error) {
 			return f, httpio.BadRequest("since must be an RFC 3339 time or a duration such as 2h")
 		}
 	}
+
 	f.AuthID = authID
+
 	return f, nil
 }
 

@@ -37,6 +37,7 @@ func (s *server) clearLimits(c echo.Context) error {
 		}
 		dests = append(dests, "email:"+e.Key)
 	}
+
 	if req.PhoneNumber != "" {
 		p, err := destination.ParsePhone(req.PhoneNumber, destination.PhoneOptions{
 			DefaultRegion: cl.Destinations.DefaultRegion})
@@ -45,6 +46,7 @@ func (s *server) clearLimits(c echo.Context) error {
 		}
 		dests = append(dests, "phone:"+p.E164)
 	}
+
 	if req.UserName == "" && len(dests) == 0 {
 		return httpio.BadRequest("give userName, email or phoneNumber")
 	}

@@ -59,6 +59,7 @@ func Start(t testing.TB, env map[string]string) *API {
 		"MFA_DELIVERY_KEYS": keyring.Generate("d1", 32), "MFA_DATA_KEYS": keyring.Generate("k1", 32),
 		"MFA_PUBLISH_TIMEOUT": "1s", "MFA_LOG_LEVEL": "debug",
 	}
+
 	for k, v := range env {
 		vars[k] = v
 	}
@@ -74,6 +75,7 @@ func Start(t testing.TB, env map[string]string) *API {
 		cancel()
 		t.Fatal(err)
 	}
+
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
@@ -87,6 +89,7 @@ func Start(t testing.TB, env map[string]string) *API {
 	api.JS = connect(t, ns.ClientURL())
 	api.Delivery, _ = keyring.NewAEAD(cfg.DeliveryKeys)
 	api.ClientID, api.Secret = api.CreateClient(nil)
+
 	return api
 }
 
@@ -128,6 +131,7 @@ func (a *API) AdminDo(method, path string, body any) (int, map[string]any) {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
+
 	req, _ := http.NewRequest(method, a.Admin+path, rd)
 	req.Header.Set("Authorization", "Bearer "+a.Config.AdminToken)
 	req.Header.Set("Content-Type", "application/json")
@@ -138,6 +142,7 @@ func (a *API) AdminDo(method, path string, body any) (int, map[string]any) {
 	defer resp.Body.Close()
 	out := map[string]any{}
 	_ = json.NewDecoder(resp.Body).Decode(&out)
+
 	return resp.StatusCode, out
 }
 
@@ -178,6 +183,7 @@ func (a *API) Send(req *http.Request) Response {
 		reqBody, _ = io.ReadAll(req.Body)
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
+
 	resp, err := a.http.Do(req)
 	if err != nil {
 		a.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
@@ -188,6 +194,7 @@ func (a *API) Send(req *http.Request) Response {
 	a.spec.check(a.t, req, resp, body)
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 	_ = json.Unmarshal(body, &out.JSON)
+
 	return out
 }
 
@@ -239,6 +246,7 @@ func (a *API) Deliveries() []Opened {
 			}
 			out = append(out, Opened{Delivery: d, Secret: s, Raw: m.Data(), Header: m.Headers()})
 		}
+
 		if n == 0 {
 			return out
 		}
@@ -263,6 +271,7 @@ func (a *API) Code(authID string) string {
 			code = o.Secret.Code
 		}
 	}
+
 	if code == "" {
 		a.t.Fatalf("no delivery published for %s", authID)
 	}

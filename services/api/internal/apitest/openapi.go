@@ -55,6 +55,7 @@ func (v *validator) check(t testing.TB, req *http.Request, resp *http.Response, 
 		Header: resp.Header,
 		Body:   io.NopCloser(bytes.NewReader(body)),
 	}
+
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
 		t.Errorf("%s %s answered %d, which the OpenAPI document does not allow: %v\nbody: %s",
 			req.Method, req.URL.Path, resp.StatusCode, err, body)

@@ -91,6 +91,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err 
 			return nil, err
 		}
 	}
+
 	return a, nil
 }
 
@@ -102,6 +103,7 @@ func (a *App) openStore() error {
 		return err
 	}
 	a.store = st
+
 	return nil
 }
 
@@ -124,6 +126,7 @@ func (a *App) openNATS(ctx context.Context) error {
 		a.embedded, url = srv, srv.ClientURL()
 		a.log.Info("embedded nats started", slog.String(logging.KeyAddr, url))
 	}
+
 	nc, js, err := natsconn.Connect(url, "mfa-api", a.log,
 		jetstream.WithPublishAsyncMaxPending(8192),
 		jetstream.WithPublishAsyncTimeout(a.cfg.PublishTimeout))
@@ -142,6 +145,7 @@ func (a *App) openNATS(ctx context.Context) error {
 			return err
 		}
 	}
+
 	return nil
 }
 
@@ -183,6 +187,7 @@ func (a *App) buildServices() error {
 		Limits: limits.Defaults, Metrics: a.metrics, Logger: a.log,
 	})
 	a.dlq = dlq.New(a.js, a.otp, pub)
+
 	return nil
 }
 
@@ -206,6 +211,7 @@ func (a *App) listen() error {
 	}
 	a.public = newHTTPServer(pub, a.log, 15*time.Second)
 	a.admin = newHTTPServer(adm, a.log, 5*time.Minute) // long enough for a CPU profile
+
 	return nil
 }
 
@@ -242,6 +248,7 @@ func (a *App) ready(ctx context.Context) error {
 			return fmt.Errorf("stream %s: %w", name, err)
 		}
 	}
+
 	return nil
 }
 
@@ -258,6 +265,7 @@ func (a *App) Run(ctx context.Context) error {
 			errc <- fmt.Errorf("%s listener: %w", name, err)
 		}
 	}
+
 	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
 	wg.Add(4)
 	go serve(a.public, a.publicLn, "public")
@@ -281,6 +289,7 @@ func (a *App) Run(ctx context.Context) error {
 	runErr = errors.Join(runErr, a.public.Shutdown(deadline), a.admin.Shutdown(deadline))
 	stopBG()
 	wg.Wait()
+
 	return errors.Join(runErr, a.close())
 }
 
@@ -296,15 +305,18 @@ func (a *App) close() error {
 		}
 		waitClosed(a.nc, 5*time.Second)
 	}
+
 	if a.embedded != nil {
 		a.embedded.Shutdown()
 		a.embedded.WaitForShutdown()
 	}
+
 	if a.store != nil {
 		if err := a.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("closing store: %w", err))
 		}
 	}
+
 	return errors.Join(errs...)
 }
 
@@ -359,11 +371,13 @@ func (a *App) sweepCounters(ctx context.Context, now time.Time) {
 			a.log.Warn("sweep failed", slog.String("what", "counters"), logging.Err(err))
 			return
 		}
+
 		total, next = total+n, resume
 		if next == "" {
 			break
 		}
 	}
+
 	if total > 0 {
 		a.log.Debug("swept", slog.String("what", "counters"), slog.Int(logging.KeyCount, total))
 	}
@@ -378,11 +392,13 @@ func (a *App) repeat(ctx context.Context, what string, step func() (int, error))
 			a.log.Warn("sweep failed", slog.String("what", what), logging.Err(err))
 			return
 		}
+
 		total += n
 		if n < sweepBatch {
 			break
 		}
 	}
+
 	if total > 0 {
 		a.log.Debug("swept", slog.String("what", what), slog.Int(logging.KeyCount, total))
 	}
@@ -395,6 +411,7 @@ func counterStale(v []byte, now time.Time) bool {
 		b, err := limits.DecodeBudget(v)
 		return err != nil || b.Stale(now, 24*time.Hour)
 	}
+
 	tat, err := limits.DecodeTime(v)
 	return err != nil || tat.Before(now)
 }

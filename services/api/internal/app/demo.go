@@ -23,6 +23,7 @@ func (a *App) ensureDemoClient() error {
 			return nil
 		}
 	}
+
 	c, secret, err := a.clients.Create(clients.Spec{
 		Name: "Demo App", Scopes: clients.AllScopes, DeviceTypes: store.DeviceTypes,
 		Templates: []string{"demotemplate", "*"}, DefaultTemplate: "demotemplate",
@@ -38,5 +39,6 @@ func (a *App) ensureDemoClient() error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	a.log.Info("demo client created", slog.String(logging.KeyClientID, c.ID), slog.String("credentials", path))
+
 	return nil
 }

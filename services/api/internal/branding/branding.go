@@ -72,6 +72,7 @@ func New(ctx context.Context, st *store.Store, js jetstream.JetStream, data, del
 			return nil, err
 		}
 	}
+
 	return s, s.publishAllDKIM(ctx)
 }
 
@@ -159,6 +160,7 @@ func (s *Service) Put(ctx context.Context, c *store.Client, name string, files m
 	s.mu.Lock()
 	s.templates[key(c.ID, name)] = t
 	s.mu.Unlock()
+
 	return s.info(t, false, ct.UpdatedAt), nil
 }
 
@@ -180,6 +182,7 @@ func checkSegments(t *render.Template, max int) error {
 				ErrInvalid, where, info.Segments, info.Encoding, max)
 		}
 	}
+
 	return nil
 }
 
@@ -219,13 +222,16 @@ func (s *Service) List(c *store.Client) []Info {
 			seen[t.Name()] = true
 		}
 	}
+
 	s.mu.RUnlock()
 	for _, name := range s.builtin.Names() {
 		if t, err := s.builtin.Get(name); err == nil && !seen[name] && c.AllowsTemplate(name) {
 			out = append(out, s.info(t, true, time.Time{}))
 		}
 	}
+
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+
 	return out
 }
 
@@ -238,6 +244,7 @@ func (s *Service) Delete(ctx context.Context, clientID, name string) error {
 		}
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+
 	s.mu.Lock()
 	delete(s.templates, key(clientID, name))
 	s.mu.Unlock()
@@ -263,6 +270,7 @@ func (s *Service) Preview(c *store.Client, name, locale string, data render.Data
 		return render.Email{}, "", SMSInfo{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	seg := render.Segments(sms)
+
 	return email, sms, SMSInfo{Encoding: seg.Encoding.String(), Units: seg.Units, Segments: seg.Segments}, nil
 }
 
@@ -276,5 +284,6 @@ func validName(n string) bool {
 			return false
 		}
 	}
+
 	return true
 }

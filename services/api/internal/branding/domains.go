@@ -51,6 +51,7 @@ func (s *Service) AddDomain(ctx context.Context, c *store.Client, domain, select
 			return DomainInfo{}, err
 		}
 	}
+
 	alg, pub, err := publicKey(pemKey)
 	if err != nil {
 		return DomainInfo{}, err
@@ -90,6 +91,7 @@ func validSelector(s string) bool {
 			}
 		}
 	}
+
 	return true
 }
 
@@ -182,6 +184,7 @@ func (s *Service) publishAllDKIM(ctx context.Context) error {
 			return err
 		}
 	}
+
 	return nil
 }
 
@@ -214,6 +217,7 @@ func (s *Service) DeleteDomain(ctx context.Context, c *store.Client, domain stri
 		}
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+
 	if err := s.kv.Delete(ctx, events.DKIMKey(c.ID, domain)); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -238,6 +242,7 @@ func (s *Service) CheckSender(c *store.Client, es store.EmailSender) (store.Emai
 		}
 		return store.EmailSender{}, nil
 	}
+
 	if len(es.FromName) > 64 || strings.ContainsFunc(es.FromName, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return es, fmt.Errorf("%w: fromName must be at most 64 printable characters", ErrInvalid)
 	}
@@ -260,7 +265,9 @@ func (s *Service) CheckSender(c *store.Client, es store.EmailSender) (store.Emai
 		}
 		*f = e.Address
 	}
+
 	out.DKIMDomain = domainOf(out.FromAddress)
+
 	return out, nil
 }
 
@@ -276,8 +283,10 @@ func ValidSMSSender(s string) bool {
 				return false
 			}
 		}
+
 		return true
 	}
+
 	if len(s) < 3 || len(s) > 11 {
 		return false
 	}
@@ -292,5 +301,6 @@ func ValidSMSSender(s string) bool {
 			return false
 		}
 	}
+
 	return letters > 0
 }

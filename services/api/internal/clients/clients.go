@@ -112,6 +112,7 @@ func (r *Registry) List() []*store.Client {
 	}
 	r.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *store.Client) int { return strings.Compare(a.ID, b.ID) })
+
 	return out
 }
 
@@ -127,6 +128,7 @@ func (r *Registry) Authenticate(id, secret string) (*store.Client, error) {
 		r.hasher.Verify("", dummySum, "client-secret", id, secret)
 		return nil, ErrInvalidCredentials
 	}
+
 	now := r.now()
 	match := false
 	for _, s := range c.Secrets {
@@ -135,6 +137,7 @@ func (r *Registry) Authenticate(id, secret string) (*store.Client, error) {
 			match = true
 		}
 	}
+
 	if !match || c.Disabled {
 		return nil, ErrInvalidCredentials
 	}
@@ -157,11 +160,13 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 		SMSMaxSegments: spec.SMSMaxSegments,
 		CreatedAt:      now, UpdatedAt: now,
 	}
+
 	c.Secrets = []store.Secret{r.secretHash(c.ID, secret, now)}
 	if err := r.store.CreateClient(c); err != nil {
 		return nil, "", fmt.Errorf("storing client: %w", err)
 	}
 	r.put(c)
+
 	return c, secret, nil
 }
 
@@ -188,6 +193,7 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 		return nil, fmt.Errorf("storing client: %w", err)
 	}
 	r.byID[id] = c
+
 	return c, nil
 }
 
@@ -210,9 +216,11 @@ func (r *Registry) RotateSecret(id string, grace time.Duration) (string, error) 
 				kept = append(kept, s)
 			}
 		}
+
 		c.Secrets = append([]store.Secret{r.secretHash(c.ID, secret, now)}, kept...)
 		return nil
 	})
+
 	return secret, err
 }
 
@@ -235,6 +243,7 @@ func clone(c *store.Client) *store.Client {
 	n.Templates = slices.Clone(c.Templates)
 	n.Limits = maps.Clone(c.Limits)
 	n.Destinations.AllowedCountries = slices.Clone(c.Destinations.AllowedCountries)
+
 	return &n
 }
 
@@ -251,6 +260,7 @@ func validate(s *Spec) error {
 			return fmt.Errorf("%w: unknown scope %q", ErrInvalidSpec, sc)
 		}
 	}
+
 	if len(s.DeviceTypes) == 0 {
 		return fmt.Errorf("%w: deviceTypes must not be empty", ErrInvalidSpec)
 	}

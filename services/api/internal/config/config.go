@@ -119,6 +119,7 @@ func Load(l *envconf.Loader) (Config, error) {
 			l.Fallback(map[string]string{"MFA_ADMIN_TOKEN": values["MFA_ADMIN_TOKEN"]})
 		}
 	}
+
 	c.HTTPAddr = l.String("MFA_HTTP_ADDR", pick(c.Dev, "127.0.0.1:8080", ":8080"))
 	c.AdminAddr = l.String("MFA_ADMIN_ADDR", "127.0.0.1:8081")
 	c.Issuer = l.String("MFA_ISSUER", "")
@@ -174,6 +175,7 @@ func (c *Config) validate() error {
 			errs = append(errs, fmt.Errorf(format, args...))
 		}
 	}
+
 	check(len(c.AdminToken) >= 16, "MFA_ADMIN_TOKEN: must be at least 16 characters")
 	check(c.TokenTTL >= time.Minute && c.TokenTTL <= 24*time.Hour, "MFA_TOKEN_TTL: must be 1m to 24h")
 	check(c.MaxBody >= 1024, "MFA_MAX_BODY_BYTES: must be at least 1024")

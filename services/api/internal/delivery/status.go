@@ -37,8 +37,10 @@ func ConsumeStatus(ctx context.Context, js jetstream.JetStream, sink StatusSink,
 				log.Warn("status fetch failed", logging.Err(err))
 				time.Sleep(time.Second)
 			}
+
 			continue
 		}
+
 		for m := range batch.Messages() {
 			handleStatus(m, sink, log)
 		}
@@ -46,6 +48,7 @@ func ConsumeStatus(ctx context.Context, js jetstream.JetStream, sink StatusSink,
 			log.Debug("status fetch ended", logging.Err(err))
 		}
 	}
+
 	return nil
 }
 
@@ -56,11 +59,13 @@ func handleStatus(m jetstream.Msg, sink StatusSink, log *slog.Logger) {
 		_ = m.Term()
 		return
 	}
+
 	if err := sink.ApplyStatus(st); err != nil {
 		log.Warn("status not recorded; will retry", logging.Err(err),
 			slog.String(logging.KeyAuthID, st.AuthID))
 		_ = m.NakWithDelay(time.Second)
 		return
 	}
+
 	_ = m.Ack()
 }

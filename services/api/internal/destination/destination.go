@@ -105,6 +105,7 @@ func validLocal(local string, unicodeOK bool) bool {
 			return false
 		}
 	}
+
 	return true
 }
 
@@ -141,6 +142,7 @@ func emailKey(local string) string {
 			b[i] = c + 'a' - 'A'
 		}
 	}
+
 	return string(b)
 }
 
@@ -177,6 +179,7 @@ func ParsePhone(s string, o PhoneOptions) (Phone, error) {
 		}
 		region = strings.ToUpper(o.DefaultRegion)
 	}
+
 	num, err := phonenumbers.Parse(s, region)
 	if err != nil || !phonenumbers.IsValidNumber(num) {
 		return Phone{}, ErrInvalidPhone
@@ -189,6 +192,7 @@ func ParsePhone(s string, o PhoneOptions) (Phone, error) {
 		Region:      phonenumbers.GetRegionCodeForNumber(num),
 		CountryCode: int(num.GetCountryCode()),
 	}
+
 	if len(o.AllowedRegions) > 0 && !containsFold(o.AllowedRegions, p.Region) {
 		return Phone{}, ErrCountry
 	}
@@ -213,6 +217,7 @@ func phoneChars(s string) bool {
 			return false
 		}
 	}
+
 	return !prevSep
 }
 
@@ -232,5 +237,6 @@ func containsFold(list []string, s string) bool {
 			return true
 		}
 	}
+
 	return false
 }

@@ -87,6 +87,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]Entry, error) {
 				out = append(out, e)
 			}
 		}
+
 		if n == 0 {
 			return out, nil
 		}
@@ -111,6 +112,7 @@ func entryOf(m jetstream.Msg) (Entry, bool) {
 		e.delivery, e.AuthID, e.Channel = &d, d.AuthID, d.Channel.String()
 		e.Generation, e.Replay = d.Generation, d.Replay
 	}
+
 	return e, true
 }
 
@@ -157,6 +159,7 @@ func (s *Service) Replay(ctx context.Context, f Filter, dryRun bool) (Report, er
 			rep.Replayed = append(rep.Replayed, out)
 		}
 	}
+
 	return rep, nil
 }
 
@@ -169,6 +172,7 @@ func (s *Service) replayOne(ctx context.Context, stream jetstream.Stream, e Entr
 		out.Skipped = errUnreadable.Error()
 		return out, nil
 	}
+
 	replay, skip, err := s.rep.PrepareReplay(e.AuthID, e.Generation, dryRun)
 	if err != nil {
 		return out, fmt.Errorf("checking challenge %s: %w", e.AuthID, err)

@@ -125,6 +125,7 @@ func classify(err error) publicError {
 			return row.pub
 		}
 	}
+
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return fromEcho(he)
@@ -181,6 +182,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			_ = c.NoContent(pub.status)
 			return
 		}
+
 		_ = c.JSON(pub.status, body)
 	}
 }
@@ -204,6 +206,7 @@ func logRequestError(log *slog.Logger, c echo.Context, pub publicError, err erro
 		slog.String(logging.KeyCode, pub.code),
 		logging.Err(err),
 	}
+
 	switch {
 	case pub.status >= 500:
 		log.Error("request failed", attrs...)

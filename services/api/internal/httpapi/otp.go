@@ -91,6 +91,7 @@ func idempotency(c echo.Context, req *otpRequest) (string, []byte, error) {
 		return "", nil, err
 	}
 	sum := sha256.Sum256(canonical)
+
 	return key, sum[:], nil
 }
 
@@ -100,6 +101,7 @@ func printable(s string) bool {
 			return false
 		}
 	}
+
 	return true
 }
 
@@ -116,6 +118,7 @@ func (r *otpRequest) toRequest() (otp.Request, error) {
 		}
 		return otp.Request{}, otp.ErrDeviceType
 	}
+
 	if len(r.TemplateName) > maxTemplate || !isSlug(r.TemplateName) {
 		return otp.Request{}, otp.ErrTemplate
 	}
@@ -127,18 +130,21 @@ func (r *otpRequest) toRequest() (otp.Request, error) {
 			return otp.Request{}, httpio.BadRequest("ipAddress must be an IPv4 or IPv6 address")
 		}
 	}
+
 	out := otp.Request{UserName: r.UserName, DeviceType: dt, Email: r.Email,
 		PhoneNumber: r.PhoneNumber, Template: r.TemplateName, Locale: r.Locale}
 	if r.IPAddress != "" {
 		addr, _ := netip.ParseAddr(r.IPAddress)
 		out.IPAddress = addr.Unmap().String()
 	}
+
 	if r.ExpiresInSeconds != nil {
 		if *r.ExpiresInSeconds <= 0 || *r.ExpiresInSeconds > 86400 {
 			return otp.Request{}, otp.ErrExpiry
 		}
 		out.ExpiresIn = time.Duration(*r.ExpiresInSeconds) * time.Second
 	}
+
 	switch {
 	case dt == store.DeviceEmail && r.PhoneNumber != "":
 		return otp.Request{}, httpio.BadRequest("phoneNumber is not used with deviceType EMAIL")
@@ -165,6 +171,7 @@ func checkUserName(u string) error {
 			return httpio.BadRequest("userName may hold only letters, digits and . _ @ + -")
 		}
 	}
+
 	return nil
 }
 
@@ -175,6 +182,7 @@ func isSlug(s string) bool {
 			return false
 		}
 	}
+
 	return true
 }
 
@@ -191,6 +199,7 @@ func isLocale(s string) bool {
 			return false
 		}
 	}
+
 	return s[0] != '-' && s[len(s)-1] != '-'
 }
 
@@ -242,6 +251,7 @@ func digits(s string) bool {
 			return false
 		}
 	}
+
 	return s != ""
 }
 
@@ -290,6 +300,7 @@ func (s *server) resendOTP(c echo.Context) error {
 			return err
 		}
 	}
+
 	ch, err := s.OTP.Resend(c.Request().Context(), clientOf(c), c.Param("authId"))
 	if err != nil {
 		return err
@@ -329,6 +340,7 @@ func challengeView(ch *store.Challenge, now time.Time) challengeBody {
 		RemainingAttempts: max(ch.MaxAttempts-ch.Attempts, 0), Resends: ch.Resends,
 		CreatedAt: ch.CreatedAt, ExpiresAt: ch.ExpiresAt, History: []deliveryRecord{},
 	}
+
 	if !ch.ValidatedAt.IsZero() {
 		b.ValidatedAt = &ch.ValidatedAt
 	}
@@ -337,6 +349,7 @@ func challengeView(ch *store.Challenge, now time.Time) challengeBody {
 			State: d.State.String(), Attempt: d.Attempt, ProviderID: d.ProviderID,
 			Reason: d.Reason, Error: d.Error, At: d.At})
 	}
+
 	if ch.DeviceType != store.DeviceTOTP {
 		b.Delivery = &deliveryBody{State: "queued", At: ch.SentAt}
 		if n := len(ch.Deliveries); n > 0 {
@@ -344,5 +357,6 @@ func challengeView(ch *store.Challenge, now time.Time) challengeBody {
 			b.Delivery = &deliveryBody{State: last.State.String(), At: last.At}
 		}
 	}
+
 	return b
 }

@@ -90,6 +90,7 @@ func New(d Deps) *echo.Echo {
 	v1.GET("/totp/enrollments/:id/qr.png", s.enrollmentQR, totpScope)
 	v1.POST("/totp/enrollments/:id/activate", s.activateEnrollment, totpScope)
 	v1.DELETE("/totp/enrollments/:id", s.deleteEnrollment, totpScope)
+
 	return e
 }
 
@@ -126,5 +127,6 @@ func (s *server) readyz(c echo.Context) error {
 		return c.JSON(http.StatusServiceUnavailable, httpio.ErrorBody{
 			Status: "FAILED", Code: CodeUnavailable, Message: "not ready"})
 	}
+
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -31,6 +31,7 @@ func (s *server) token(c echo.Context) error {
 		return c.JSON(http.StatusTooManyRequests, &oauth.Error{Code: "temporarily_unavailable",
 			Description: "too many failed attempts from this address; retry later"})
 	}
+
 	req, oerr := s.tokenRequest(c)
 	if oerr == nil {
 		var resp *oauth.TokenResponse
@@ -39,10 +40,12 @@ func (s *server) token(c echo.Context) error {
 			return c.JSON(http.StatusOK, resp)
 		}
 	}
+
 	if oauth.IsInvalidClient(oerr) {
 		s.tokenFailures.Count(addr, now)
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="ciam-mfa"`)
 	}
+
 	return c.JSON(oerr.Status, oerr)
 }
 
@@ -69,6 +72,7 @@ func (s *server) tokenRequest(c echo.Context) (oauth.TokenRequest, *oauth.Error)
 			return oauth.TokenRequest{}, &oauth.Error{Status: http.StatusUnauthorized,
 				Code: "invalid_client", Description: "malformed Basic credentials"}
 		}
+
 		// RFC 6749 §2.3.1: Basic credentials are form-urlencoded first.
 		if id, err = url.QueryUnescape(id); err == nil {
 			secret, err = url.QueryUnescape(secret)
@@ -77,8 +81,10 @@ func (s *server) tokenRequest(c echo.Context) (oauth.TokenRequest, *oauth.Error)
 			return oauth.TokenRequest{}, &oauth.Error{Status: http.StatusUnauthorized,
 				Code: "invalid_client", Description: "malformed Basic credentials"}
 		}
+
 		req.BasicID, req.BasicSecret, req.HasBasic = id, secret, true
 	}
+
 	return req, nil
 }
 

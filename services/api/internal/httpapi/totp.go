@@ -73,6 +73,7 @@ func (s *server) enroll(c echo.Context) error {
 	out.Secret, out.OTPAuthURI = en.Secret, en.URI
 	out.QRCodePNG = base64.StdEncoding.EncodeToString(en.QR)
 	c.Response().Header().Set(echo.HeaderLocation, "/v1/totp/enrollments/"+en.Enrollment.ID)
+
 	return c.JSON(http.StatusCreated, out)
 }
 

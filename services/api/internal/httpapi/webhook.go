@@ -55,6 +55,7 @@ func (s *server) vonageReceipt(c echo.Context) error {
 		st.Reason = strings.ToLower(params["status"])
 		st.Error = "vonage err-code " + params["err-code"]
 	}
+
 	if err := s.OTP.ApplyStatus(st); err != nil {
 		return err
 	}
@@ -88,6 +89,7 @@ func receiptParams(c echo.Context, limit int64) (map[string]string, error) {
 		}
 		return params, nil
 	}
+
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return nil, httpio.BadRequest("receipt is not a valid form")

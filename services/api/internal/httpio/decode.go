@@ -26,6 +26,7 @@ func ReadBody(c echo.Context, limit int64) ([]byte, error) {
 			return nil, ErrMediaType
 		}
 	}
+
 	if c.Request().ContentLength > limit {
 		return nil, ErrTooLarge
 	}
@@ -93,6 +94,7 @@ func checkKeys(body []byte) error {
 				stack = append(stack, &frame{object: t == '{', keys: map[string]struct{}{}, wantKey: true})
 				continue
 			}
+
 			stack = stack[:len(stack)-1]
 			if len(stack) > 0 && stack[len(stack)-1].object {
 				stack[len(stack)-1].wantKey = true
@@ -106,6 +108,7 @@ func checkKeys(body []byte) error {
 				top.wantKey = false
 				continue
 			}
+
 			if top != nil && top.object {
 				top.wantKey = true
 			}

@@ -19,6 +19,7 @@ func WithRequestID(next echo.HandlerFunc) echo.HandlerFunc {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
+
 		c.Set(ctxRequestID, id)
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
 		return next(c)
@@ -46,5 +47,6 @@ func printableASCII(s string) bool {
 			return false
 		}
 	}
+
 	return true
 }

@@ -34,6 +34,7 @@ func New(spec string) (*Hasher, error) {
 		secret := k.Bytes
 		h.pools[k.ID] = &sync.Pool{New: func() any { return hmac.New(sha256.New, secret) }}
 	}
+
 	return h, nil
 }
 
@@ -63,5 +64,6 @@ func (h *Hasher) sum(id string, parts []string) []byte {
 		mac.Write(n[:])
 		mac.Write([]byte(p))
 	}
+
 	return mac.Sum(nil)
 }

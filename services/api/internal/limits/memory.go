@@ -43,6 +43,7 @@ func (m *Memory) Count(key string, now time.Time) {
 				delete(m.tat, k)
 			}
 		}
+
 		m.swept = now
 	}
 }

@@ -74,6 +74,7 @@ func (p Policy) For(over map[string]store.LimitRule) Policy {
 			*r = Rule{Max: o.Max, Window: o.Window}
 		}
 	}
+
 	set(&p.Client, NameClient)
 	set(&p.Destination, NameDestination)
 	set(&p.User, NameUser)
@@ -86,6 +87,7 @@ func (p Policy) For(over map[string]store.LimitRule) Policy {
 			p.Failures.HardStop = Defaults.Failures.HardStop
 		}
 	}
+
 	return p
 }
 
@@ -131,6 +133,7 @@ func (p Policy) requestChecks(s Subject) []check {
 		{NameClient, Key("rl", "client", s.ClientID), p.Client},
 		{NameUser, Key("rl", "user", s.ClientID, s.UserName), p.User},
 	}
+
 	if s.DestKey != "" {
 		out = append(out, check{NameDestination, Key("rl", "dest", s.ClientID, s.DestKey), p.Destination})
 	}
@@ -141,6 +144,7 @@ func (p Policy) requestChecks(s Subject) []check {
 		out = append(out, check{NameSMSCountry, Key("rl", "smscc", s.ClientID, s.SMSRegion), p.SMSCountry},
 			check{NameSMSPrefix, Key("rl", "smspfx", s.ClientID, s.SMSPrefix), p.SMSPrefix})
 	}
+
 	return out
 }
 
@@ -163,14 +167,17 @@ func (p Policy) CheckRequest(ctrs Counters, s Subject, now time.Time) error {
 			refused = append(refused, &Exceeded{Limit: c.name, Wait: wait})
 			continue
 		}
+
 		if err := ctrs.Put(c.key, EncodeTime(next)); err != nil {
 			return err
 		}
 	}
+
 	if len(refused) > 0 {
 		sort.Slice(refused, func(i, j int) bool { return refused[i].Wait > refused[j].Wait })
 		return refused[0]
 	}
+
 	return nil
 }
 
@@ -185,6 +192,7 @@ func (p Policy) CheckBudgets(ctrs Counters, s Subject, now time.Time) error {
 			return &Exceeded{Limit: NameFailures, Wait: wait}
 		}
 	}
+
 	return nil
 }
 
@@ -217,6 +225,7 @@ func (p Policy) update(ctrs Counters, s Subject, fn func(*Budget)) error {
 			return err
 		}
 	}
+
 	return nil
 }
 

@@ -37,6 +37,7 @@ func New() *Metrics {
 			Name: "mfa_sms_pumping_blocked_total", Help: "SMS requests refused by the pumping guard, by region.",
 		}, []string{"region"}),
 	}
+
 	m.reg.MustRegister(m.requests, m.validations, m.limited, m.pumping,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -48,6 +48,7 @@ func (t *Tokens) Token(r TokenRequest) (*TokenResponse, *Error) {
 			return nil, oauthErr(http.StatusBadRequest, "invalid_request", "parameter "+name+" repeated")
 		}
 	}
+
 	id, secret, authErr := credentials(r)
 	if authErr != nil {
 		return nil, authErr
@@ -74,10 +75,12 @@ func (t *Tokens) Token(r TokenRequest) (*TokenResponse, *Error) {
 					"scope "+s+" is not allowed for this client")
 			}
 		}
+
 		if len(scopes) == 0 {
 			return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "scope is empty")
 		}
 	}
+
 	scopes = ordered(scopes)
 	tok, ttl, err := t.Issue(c, scopes)
 	if err != nil {
@@ -122,6 +125,7 @@ func ordered(scopes []string) []string {
 			out = append(out, s)
 		}
 	}
+
 	return out
 }
 

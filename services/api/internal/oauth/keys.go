@@ -66,6 +66,7 @@ func LoadKeys(st *store.Store, data *keyring.AEAD, tokenTTL time.Duration) (*Key
 		}
 		return k, nil
 	}
+
 	return k, k.install(list)
 }
 
@@ -76,6 +77,7 @@ func activeOf(list []*store.SigningKey) *store.SigningKey {
 			active = sk
 		}
 	}
+
 	return active
 }
 
@@ -102,12 +104,15 @@ func (k *Keys) install(list []*store.SigningKey) error {
 			}
 			continue
 		}
+
 		public[sk.ID] = ed25519.PublicKey(sk.Public)
 		jwks.Keys = append(jwks.Keys, jwkOf(sk.ID, sk.Public))
 	}
+
 	k.mu.Lock()
 	k.activeID, k.private, k.public, k.jwks = active.ID, ed25519.NewKeyFromSeed(seed), public, jwks
 	k.mu.Unlock()
+
 	return nil
 }
 
@@ -137,6 +142,7 @@ func (k *Keys) Rotate() (string, error) {
 			}
 		}
 	}
+
 	sk := &store.SigningKey{ID: id, Algorithm: algEdDSA, Public: pub, CreatedAt: now,
 		SealedPrivate: k.data.Seal(priv.Seed(), []byte(id))}
 	if err := k.store.PutSigningKey(sk); err != nil {

@@ -90,6 +90,7 @@ func NewTokens(cfg Config, keys *Keys, reg *clients.Registry) *Tokens {
 		jwt.WithLeeway(leeway),
 		jwt.WithTimeFunc(func() time.Time { return t.now() }),
 	)
+
 	return t
 }
 
@@ -110,6 +111,7 @@ func (t *Tokens) Issue(c *store.Client, scopes []string) (string, time.Duration,
 		ClientID: c.ID,
 		Scope:    strings.Join(scopes, " "),
 	}
+
 	tok := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
 	tok.Header["typ"] = "at+jwt"
 	tok.Header["kid"] = kid
@@ -131,6 +133,7 @@ func (t *Tokens) Verify(raw string) (*Principal, error) {
 		}
 		t.remember(raw, p)
 	}
+
 	if !t.clients.Enabled(p.ClientID) {
 		return nil, ErrClientDisabled
 	}

@@ -160,6 +160,7 @@ func (s *Service) Cancel(client *store.Client, authID string) error {
 		}
 		return false, nil
 	})
+
 	return lifecycleErr(err, outcome)
 }
 
@@ -212,6 +213,7 @@ func (s *Service) PrepareReplay(authID string, generation int, dryRun bool) (rep
 			replay = c.Replays + 1
 			return false, nil
 		}
+
 		c.Replays++
 		replay = c.Replays
 		return true, nil

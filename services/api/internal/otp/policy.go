@@ -63,6 +63,7 @@ func (p Policy) For(c store.OTPPolicy) Policy {
 	p.MaxLifetime = min(max(p.MaxLifetime, MinLifetime), HardMaxExpiry)
 	p.Lifetime = min(max(p.Lifetime, MinLifetime), p.MaxLifetime)
 	p.MaxAttempts = min(max(p.MaxAttempts, 1), MaxAttemptsCap)
+
 	return p
 }
 

@@ -125,6 +125,7 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		s.metrics.Request(r.DeviceType.String(), "refused")
 		return nil, err
 	}
+
 	subject := limits.Subject{ClientID: client.ID, UserName: c.UserName, DestKey: c.LimitKey, IP: r.IPAddress}
 	if dest.region != "" {
 		subject.SMSRegion, subject.SMSPrefix = dest.region, limits.SMSPrefix(dest.address)
@@ -136,11 +137,13 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		code = NewCode(p.CodeLength)
 		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
 	}
+
 	prev, err := s.insert(c, r, guard)
 	if err != nil {
 		s.refused(c, subject, err)
 		return nil, err
 	}
+
 	if prev != nil {
 		return prev, nil
 	}
@@ -154,6 +157,7 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID))
 	}
 	s.metrics.Request(c.DeviceType.String(), "created")
+
 	return c, nil
 }
 
@@ -185,6 +189,7 @@ func (s *Service) prepare(client *store.Client, p Policy, r Request) (*store.Cha
 		}
 		lifetime = r.ExpiresIn
 	}
+
 	now := s.now().UTC()
 	c := &store.Challenge{
 		ID: store.NewChallengeID(), ClientID: client.ID, UserName: r.UserName,
@@ -192,6 +197,7 @@ func (s *Service) prepare(client *store.Client, p Policy, r Request) (*store.Cha
 		MaxAttempts: p.MaxAttempts, Locale: r.Locale,
 		CreatedAt: now, ExpiresAt: now.Add(lifetime), SentAt: now,
 	}
+
 	if r.DeviceType == store.DeviceTOTP {
 		return c, target{}, nil
 	}
@@ -214,6 +220,7 @@ func (s *Service) prepare(client *store.Client, p Policy, r Request) (*store.Cha
 	c.LimitKey = dest.key
 	c.MaskedDestination = redact.Destination(dest.address)
 	c.SealedDestination = s.data.Seal([]byte(dest.address), []byte(c.ID))
+
 	return c, dest, nil
 }
 
@@ -251,6 +258,7 @@ func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Ch
 			SMSFrom: client.SMSSender,
 		},
 	}
+
 	if err := d.Seal(s.delivery, secret); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -299,6 +307,7 @@ func (s *Service) Validate(ctx context.Context, client *store.Client, authID, co
 		s.log.Debug("challenge validated", slog.String(logging.KeyAuthID, authID),
 			slog.String(logging.KeyClientID, client.ID))
 	}
+
 	return outcome
 }
 
@@ -328,6 +337,7 @@ func (s *Service) check(clientID string, c *store.Challenge, e *store.Enrollment
 		c.State, c.ValidatedAt = store.ChallengeValidated, now
 		return true, writeE, pol.RecordSuccess(ctrs, subject)
 	}
+
 	c.Attempts++
 	if err := pol.RecordFailure(ctrs, subject, now); err != nil {
 		return false, false, err

@@ -45,7 +45,9 @@ func (s *Store) ListAudit(since time.Time, limit int) ([]AuditEntry, error) {
 			}
 			out = append(out, e)
 		}
+
 		return nil
 	})
+
 	return out, err
 }

@@ -38,6 +38,7 @@ func (s *Store) PutTemplate(t *ClientTemplate) (int, error) {
 		t.Revision = rev
 		return putJSON(b, key, t)
 	})
+
 	return rev, err
 }
 
@@ -55,6 +56,7 @@ func (s *Store) ListTemplates() ([]*ClientTemplate, error) {
 			return nil
 		})
 	})
+
 	return out, err
 }
 
@@ -106,9 +108,11 @@ func (s *Store) ListDomains(clientID string) ([]*Domain, error) {
 			}
 			out = append(out, &d)
 		}
+
 		return nil
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+
 	return out, err
 }
 

@@ -43,6 +43,7 @@ func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 				return err
 			}
 		}
+
 		b := tx.Bucket(bucketChallenges)
 		if b.Get(key) != nil {
 			return ErrExists
@@ -126,14 +127,17 @@ func (s *Store) SweepChallenges(cutoff time.Time, limit int) (int, error) {
 			}
 			doomed = append(doomed, append([]byte(nil), k...))
 		}
+
 		for _, k := range doomed {
 			if err := b.Delete(k); err != nil {
 				return err
 			}
 		}
+
 		n = len(doomed)
 		return nil
 	})
+
 	return n, err
 }
 

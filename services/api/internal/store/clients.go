@@ -51,5 +51,6 @@ func (s *Store) ListClients() ([]*Client, error) {
 		})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+
 	return out, err
 }

@@ -56,6 +56,7 @@ func deleteCountersTx(tx *bolt.Tx, keys []string, n *int) error {
 		}
 		*n++
 	}
+
 	return nil
 }
 
@@ -80,18 +81,22 @@ func (s *Store) SweepCounters(start string, limit int, stale func(key string, va
 				next = string(k)
 				break
 			}
+
 			if stale(string(k), v) {
 				doomed = append(doomed, bytes.Clone(k))
 			}
 		}
+
 		for _, key := range doomed {
 			if err := b.Delete(key); err != nil {
 				return err
 			}
 		}
+
 		n = len(doomed)
 		return nil
 	})
+
 	return n, next, err
 }
 

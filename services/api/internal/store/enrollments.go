@@ -131,6 +131,7 @@ func (s *Store) ActivateEnrollment(id string, fn func(e *Enrollment) (write bool
 				return err
 			}
 		}
+
 		return putJSON(b, key, &e)
 	})
 }
@@ -160,6 +161,7 @@ func deleteEnrollmentTx(tx *bolt.Tx, key []byte) error {
 			return err
 		}
 	}
+
 	if err := tx.Bucket(bucketPending).Delete(key); err != nil {
 		return err
 	}
@@ -212,6 +214,7 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 				return err
 			}
 		}
+
 		writeC, writeE, err := fn(&c, e, Counters{b: tx.Bucket(bucketCounters)})
 		if err != nil {
 			return err
@@ -221,6 +224,7 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 				return err
 			}
 		}
+
 		if writeC {
 			return putJSON(cb, key, &c)
 		}
@@ -245,6 +249,7 @@ func (s *Store) SweepPendingEnrollments(now time.Time, limit int) (int, error) {
 			}
 			doomed = append(doomed, append([]byte(nil), k...))
 		}
+
 		for _, k := range doomed {
 			if err := deleteEnrollmentTx(tx, k); err != nil && !errors.Is(err, ErrNotFound) {
 				return err
@@ -253,8 +258,10 @@ func (s *Store) SweepPendingEnrollments(now time.Time, limit int) (int, error) {
 				return err
 			}
 		}
+
 		n = len(doomed)
 		return nil
 	})
+
 	return n, err
 }

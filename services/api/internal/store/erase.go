@@ -33,6 +33,7 @@ func (s *Store) EraseUser(clientID, userName string, counterKeys func(destKeys [
 		}
 		return deleteCountersTx(tx, counterKeys(dests), &out.Counters)
 	})
+
 	return out, err
 }
 
@@ -52,6 +53,7 @@ func eraseChallenges(tx *bolt.Tx, clientID, userName string, out *Erased) ([]str
 				dests[c.LimitKey] = true
 			}
 		}
+
 		return nil
 	})
 	if err != nil {
@@ -62,6 +64,7 @@ func eraseChallenges(tx *bolt.Tx, clientID, userName string, out *Erased) ([]str
 			return nil, err
 		}
 	}
+
 	out.Challenges = len(doomed)
 	list := make([]string, 0, len(dests))
 	for d := range dests {
@@ -87,6 +90,8 @@ func eraseEnrollments(tx *bolt.Tx, clientID, userName string, out *Erased) error
 			return err
 		}
 	}
+
 	out.Enrollments = len(doomed)
+
 	return nil
 }

@@ -60,11 +60,13 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 				return &Replayed{AuthID: rec.AuthID}
 			}
 		}
+
 		if guard != nil {
 			if err := guard(Counters{b: tx.Bucket(bucketCounters)}); err != nil {
 				return err
 			}
 		}
+
 		rec = IdempotencyRecord{BodyHash: bodyHash, AuthID: c.ID, CreatedAt: c.CreatedAt}
 		if err := putJSON(ib, k, &rec); err != nil {
 			return err
@@ -96,6 +98,7 @@ func (s *Store) SweepIdempotency(cutoff time.Time, limit int) (int, error) {
 			}
 			doomed = append(doomed, append([]byte(nil), k...))
 		}
+
 		for _, k := range doomed {
 			var rec IdempotencyRecord
 			if getJSON(ib, k[8:], &rec) == nil && !rec.CreatedAt.After(time.Unix(0, int64(binary.BigEndian.Uint64(k)))) {
@@ -103,12 +106,15 @@ func (s *Store) SweepIdempotency(cutoff time.Time, limit int) (int, error) {
 					return err
 				}
 			}
+
 			if err := tb.Delete(k); err != nil {
 				return err
 			}
 		}
+
 		n = len(doomed)
 		return nil
 	})
+
 	return n, err
 }

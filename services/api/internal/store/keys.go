@@ -28,6 +28,7 @@ func (s *Store) ListSigningKeys() ([]*SigningKey, error) {
 		})
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+
 	return out, err
 }
 

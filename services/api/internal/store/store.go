@@ -90,6 +90,7 @@ func Open(path string, o Options) (*Store, error) {
 				return err
 			}
 		}
+
 		return nil
 	})
 	if err != nil {
@@ -152,6 +153,7 @@ func (s *Store) GetMeta(name string) ([]byte, error) {
 		out = append([]byte(nil), v...)
 		return nil
 	})
+
 	return out, err
 }
 

@@ -43,6 +43,7 @@ func ParseDeviceType(s string) (DeviceType, bool) {
 			return d, true
 		}
 	}
+
 	return 0, false
 }
 
@@ -264,6 +265,7 @@ func (c *Client) Allows(d DeviceType) bool {
 			return true
 		}
 	}
+
 	return false
 }
 
@@ -274,6 +276,7 @@ func (c *Client) AllowsTemplate(name string) bool {
 			return true
 		}
 	}
+
 	return false
 }
 
@@ -284,6 +287,7 @@ func (c *Client) HasScope(scope string) bool {
 			return true
 		}
 	}
+
 	return false
 }
 

@@ -82,6 +82,7 @@ func NewService(st *store.Store, data *keyring.AEAD, set Settings, now func() ti
 	s := &Service{store: st, data: data, set: set, now: now}
 	s.dummy = &store.Enrollment{ID: store.NewChallengeID(), Algorithm: "SHA1", Digits: 6, Period: 30}
 	s.dummy.SealedSecret = data.Seal(NewSecret(Defaults), []byte(s.dummy.ID))
+
 	return s
 }
 
@@ -119,6 +120,7 @@ func (s *Service) Enroll(c *store.Client, userName, issuer string) (*Enrolled, e
 		Issuer: issuer, Algorithm: p.Algorithm, Digits: p.Digits, Period: p.Period,
 		CreatedAt: now, ExpiresAt: now.Add(s.set.PendingTTL),
 	}
+
 	e.SealedSecret = s.data.Seal(secret, []byte(e.ID))
 	uri, err := URI(issuer, userName, secret, p)
 	if err != nil {
@@ -134,6 +136,7 @@ func (s *Service) Enroll(c *store.Client, userName, issuer string) (*Enrolled, e
 		}
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+
 	return &Enrolled{Enrollment: e, Secret: EncodeSecret(secret), URI: uri, QR: qr}, nil
 }
 
@@ -211,6 +214,7 @@ func (s *Service) checkActivation(clientID string, e *store.Enrollment, code str
 		e.Attempts++
 		return true, &InvalidCodeError{Remaining: s.set.MaxAttempts - e.Attempts}
 	}
+
 	e.State, e.LastStep, e.ActivatedAt, e.ExpiresAt = store.EnrollmentActive, step, now, time.Time{}
 	return true, nil
 }
@@ -228,6 +232,7 @@ func (s *Service) Verify(e *store.Enrollment, code string, now time.Time) (int64
 		return 0, false
 	}
 	step, ok := Match(secret, code, now, ParamsOf(target), target.LastStep)
+
 	return step, ok && real
 }
 
@@ -243,5 +248,6 @@ func (s *Service) Delete(clientID, id string) error {
 		}
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
+
 	return nil
 }

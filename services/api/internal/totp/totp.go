@@ -190,5 +190,6 @@ func Match(secret []byte, code string, now time.Time, p Params, lastStep int64) 
 			matched, found = step, 1
 		}
 	}
+
 	return matched, found == 1
 }

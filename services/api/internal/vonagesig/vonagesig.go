@@ -47,6 +47,7 @@ func Sign(params map[string]string, secret, method string) (string, error) {
 		sum := md5.Sum([]byte(base + secret))
 		return hex.EncodeToString(sum[:]), nil
 	}
+
 	var h func() hash.Hash
 	switch method {
 	case "md5":
@@ -62,6 +63,7 @@ func Sign(params map[string]string, secret, method string) (string, error) {
 	}
 	mac := hmac.New(h, []byte(secret))
 	mac.Write([]byte(base))
+
 	return strings.ToUpper(hex.EncodeToString(mac.Sum(nil))), nil
 }
 
@@ -72,6 +74,7 @@ func canonical(params map[string]string) string {
 			names = append(names, k)
 		}
 	}
+
 	sort.Strings(names)
 	clean := strings.NewReplacer("&", "_", "=", "_")
 	var b strings.Builder

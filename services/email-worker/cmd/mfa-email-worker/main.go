@@ -36,16 +36,19 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "mfa-email-worker: configuration:\n%v\n", err)
 		return 2
 	}
+
 	log, err := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mfa-email-worker: %v\n", err)
 		return 2
 	}
+
 	tpls, err := render.Defaults(templates.FS, cfg.TemplatesDir)
 	if err != nil {
 		log.Error("templates failed to load", logging.Err(err))
 		return 1
 	}
+
 	var sender *smtpsend.Sender
 	defer func() {
 		if sender != nil {
@@ -65,9 +68,11 @@ func run() int {
 		}, conf, log)
 		return sender, err
 	}
+
 	if err := worker.Serve(ctx, cfg.Common, "mfa-email-worker", build, log); err != nil {
 		log.Error("worker stopped with error", logging.Err(err))
 		return 1
 	}
+
 	return 0
 }

@@ -63,6 +63,7 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.SMTPPassword = l.String("MFA_SMTP_PASSWORD", "")
 	c.FromName = l.String("MFA_EMAIL_FROM_NAME", "CIAM MFA")
 	c.HELO = l.String("MFA_SMTP_HELO", "")
+
 	return c, errors.Join(l.Err(), c.validate())
 }
 
@@ -81,6 +82,7 @@ func (c *Config) validate() error {
 			errs = append(errs, errors.New("MFA_EMAIL_FROM: must be a bare address"))
 		}
 	}
+
 	if (c.SMTPUsername == "") != (c.SMTPPassword == "") {
 		errs = append(errs, errors.New("MFA_SMTP_USERNAME and MFA_SMTP_PASSWORD: set both or neither"))
 	}

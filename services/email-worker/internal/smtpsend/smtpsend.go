@@ -103,6 +103,7 @@ func New(o Options, templates Config, log *slog.Logger) (*Sender, error) {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover),
 			mail.WithUsername(o.Username), mail.WithPassword(o.Password))
 	}
+
 	client, err := mail.NewClient(o.Host, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("smtp client: %w", err)
@@ -154,6 +155,7 @@ func (s *Sender) message(ctx context.Context, d *events.Delivery, sec events.Sec
 			return nil, worker.Permanent("bad-reply-to", err)
 		}
 	}
+
 	m.Subject(email.Subject)
 	m.SetMessageID()
 	m.SetDate()
@@ -166,6 +168,7 @@ func (s *Sender) message(ctx context.Context, d *events.Delivery, sec events.Sec
 			return nil, err
 		}
 	}
+
 	return m, nil
 }
 
@@ -183,6 +186,7 @@ func (s *Sender) sign(ctx context.Context, m *mail.Msg, d *events.Delivery) erro
 	dk.HeaderCanonicalization(mail.CanonicalizationRelaxed)
 	dk.BodyCanonicalization(mail.CanonicalizationRelaxed)
 	m.SetDKIM(dk)
+
 	return nil
 }
 
@@ -201,11 +205,14 @@ func (s *Sender) deliver(ctx context.Context, msg *mail.Msg) error {
 		}
 		err = s.client.SendWithSMTPClient(conn, msg)
 	}
+
 	if err != nil && deadConn(err) {
 		s.discard(conn)
 		return err
 	}
+
 	s.release(conn)
+
 	return err
 }
 
@@ -259,7 +266,9 @@ func deadConn(err error) bool {
 		return se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPReset ||
 			se.Reason == mail.ErrWriteContent || se.Reason == mail.ErrSMTPDataClose && se.ErrorCode() == 0
 	}
+
 	var ne net.Error
+
 	return errors.As(err, &ne) || errors.Is(err, mail.ErrNoActiveConnection)
 }
 

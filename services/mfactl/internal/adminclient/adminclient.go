@@ -54,6 +54,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (json.Ra
 		}
 		rd = bytes.NewReader(b)
 	}
+
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
 	if err != nil {
 		return nil, fmt.Errorf("building request: %w", err)
@@ -81,5 +82,6 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (json.Ra
 		}
 		return nil, apiErr
 	}
+
 	return raw, nil
 }

@@ -44,6 +44,7 @@ func readTemplateDir(dir string) (map[string]string, error) {
 		files[filepath.ToSlash(rel)] = string(b)
 		return nil
 	})
+
 	return files, err
 }
 
@@ -139,6 +140,7 @@ func domainAdd(ctx context.Context, r *runner, args []string) error {
 		}
 		body["privateKeyPem"] = string(pem)
 	}
+
 	path := "/admin/v1/clients/" + url.PathEscape(*client) + "/domains"
 	return r.call(ctx, http.MethodPost, path, body, func(raw json.RawMessage) error {
 		var v struct {

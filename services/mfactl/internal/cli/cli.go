@@ -71,26 +71,31 @@ func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int
 		r.help()
 		return 2
 	}
+
 	name := args[0]
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 		if _, ok := commands[name+" "+args[1]]; ok {
 			name, args = name+" "+args[1], args[1:]
 		}
 	}
+
 	c, ok := commands[name]
 	if !ok {
 		fmt.Fprintf(errOut, "mfactl: unknown command %q\n\n", name)
 		r.help()
 		return 2
 	}
+
 	if err := c.run(ctx, r, args[1:]); err != nil {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(errOut, "usage: mfactl %s %s\n", c.name, c.usage)
 			return 2
 		}
+
 		fmt.Fprintf(errOut, "mfactl %s: %v\n", c.name, err)
 		return 1
 	}
+
 	return 0
 }
 
@@ -120,8 +125,10 @@ func stripFlag(args []string, f string) ([]string, bool) {
 			found = true
 			continue
 		}
+
 		out = append(out, a)
 	}
+
 	return out, found
 }
 
@@ -146,6 +153,7 @@ func (r *runner) call(ctx context.Context, method, path string, body any, pretty
 		_, err := fmt.Fprintln(r.out, string(raw))
 		return err
 	}
+
 	return pretty(raw)
 }
 
@@ -159,5 +167,6 @@ func splitList(s string) []string {
 			out = append(out, p)
 		}
 	}
+
 	return out
 }

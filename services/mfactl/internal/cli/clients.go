@@ -110,6 +110,7 @@ func printCredentials(r *runner, raw json.RawMessage, what string) error {
 	}
 	fmt.Fprintf(r.out, "%s\n\nMFA_CLIENT_ID=%s\nMFA_CLIENT_SECRET=%s\n\n", what, v.ClientID, v.ClientSecret)
 	fmt.Fprintln(r.out, "The secret is shown only this once; store it now.")
+
 	return nil
 }
 
@@ -143,6 +144,7 @@ func clientList(ctx context.Context, r *runner, args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.ClientID, c.Name, state,
 				strings.Join(c.DeviceTypes, ","), strings.Join(c.Scopes, " "))
 		}
+
 		return tw.Flush()
 	})
 }

@@ -57,6 +57,7 @@ func dlqList(ctx context.Context, r *runner, args []string) error {
 			q.Set(k, v)
 		}
 	}
+
 	return r.call(ctx, http.MethodGet, "/admin/v1/dlq?"+q.Encode(), nil, func(raw json.RawMessage) error {
 		var v struct {
 			DeadLetters []deadLetter `json:"deadLetters"`
@@ -70,6 +71,7 @@ func dlqList(ctx context.Context, r *runner, args []string) error {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", d.Seq, d.AuthID, d.Channel, d.Destination,
 				d.Reason, d.Attempts, d.FailedAt.Format(time.RFC3339))
 		}
+
 		if err := tw.Flush(); err != nil {
 			return err
 		}

@@ -38,16 +38,19 @@ func run() int {
 		fmt.Fprintf(os.Stderr, "mfa-sms-worker: configuration:\n%v\n", err)
 		return 2
 	}
+
 	log, err := logging.New(os.Stderr, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "mfa-sms-worker: %v\n", err)
 		return 2
 	}
+
 	tpls, err := render.Defaults(templates.FS, cfg.TemplatesDir)
 	if err != nil {
 		log.Error("templates failed to load", logging.Err(err))
 		return 1
 	}
+
 	build := func(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD) (worker.Sender, error) {
 		conf, err := clientconfig.Open(ctx, js, ring, tpls, log)
 		if err != nil {
@@ -55,10 +58,12 @@ func run() int {
 		}
 		return newSender(cfg, conf)
 	}
+
 	if err := worker.Serve(ctx, cfg.Common, "mfa-sms-worker", build, log); err != nil {
 		log.Error("worker stopped with error", logging.Err(err))
 		return 1
 	}
+
 	return 0
 }
 

@@ -40,5 +40,6 @@ func Render(ctx context.Context, ts Templates, d *events.Delivery, sec events.Se
 		return "", worker.Permanentf("sms-too-long", "%d %s segments, the client allows %d",
 			info.Segments, info.Encoding, d.SMSMaxSegments)
 	}
+
 	return text, nil
 }

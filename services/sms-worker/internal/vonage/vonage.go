@@ -75,6 +75,7 @@ func New(o Options, templates smstext.Templates) (*Sender, error) {
 		o.Transport = http.DefaultTransport
 	}
 	o.BaseURL = strings.TrimSuffix(o.BaseURL, "/")
+
 	return &Sender{opts: o, templates: templates, now: time.Now}, nil
 }
 
@@ -144,8 +145,10 @@ func checkParts(resp sdk.Sms, refused sdk.SmsErrorResponse) (string, error) {
 			}
 			return "", refusal(m.Status, text)
 		}
+
 		ids = append(ids, m.MessageId)
 	}
+
 	return strings.Join(ids, ","), nil
 }
 
