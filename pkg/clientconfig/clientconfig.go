@@ -52,7 +52,8 @@ type Store struct {
 
 // Open reads the bucket and keeps watching it until ctx ends. ring opens
 // DKIM keys; builtin holds the templates every binary carries.
-func Open(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD, builtin *render.Set, log *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, js jetstream.JetStream, ring *keyring.AEAD, builtin *render.Set,
+	log *slog.Logger) (*Store, error) {
 	kv, err := js.KeyValue(ctx, events.BucketConfig)
 	if err != nil {
 		return nil, fmt.Errorf("opening bucket %s: %w", events.BucketConfig, err)

@@ -16,7 +16,8 @@ import (
 // Connect dials url and returns the connection and a JetStream handle. The
 // connection reconnects forever; disconnects and reconnects are logged. It
 // fails when the first dial fails.
-func Connect(url, name string, logger *slog.Logger, opts ...jetstream.JetStreamOpt) (*nats.Conn, jetstream.JetStream, error) {
+func Connect(url, name string, logger *slog.Logger,
+	opts ...jetstream.JetStreamOpt) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(url,
 		nats.Name(name),
 		nats.MaxReconnects(-1),

@@ -113,7 +113,8 @@ func (w *Worker) finish(m jetstream.Msg, log *slog.Logger, what string) {
 // deadLetter publishes the original event to MFA_DLQ and terminates the
 // message; if the dead letter cannot be stored the message is naked so it
 // is not lost.
-func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, d *events.Delivery, s events.Secret, attempt int, cause error) {
+func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, d *events.Delivery, s events.Secret,
+	attempt int, cause error) {
 	reason := Reason(cause)
 	if !IsPermanent(cause) {
 		reason = "attempts-exhausted"
@@ -153,7 +154,8 @@ func (w *Worker) deadLetter(ctx context.Context, m jetstream.Msg, d *events.Deli
 
 // report publishes a status event; a lost status is logged, not retried,
 // since the delivery itself already has its outcome.
-func (w *Worker) report(ctx context.Context, d *events.Delivery, state events.State, attempt int, providerID, reason, errText string) {
+func (w *Worker) report(ctx context.Context, d *events.Delivery, state events.State, attempt int,
+	providerID, reason, errText string) {
 	st := events.Status{
 		AuthID: d.AuthID, ClientID: d.ClientID, Channel: w.cfg.Channel,
 		Generation: d.Generation, Replay: d.Replay, State: state, Attempt: attempt,

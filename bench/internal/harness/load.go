@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 
@@ -24,13 +25,18 @@ type loadResult struct {
 		P50 float64 `json:"p50"`
 		P99 float64 `json:"p99"`
 	} `json:"latencyMs"`
+	EachSecond []int  `json:"eachSecond"`
 	FirstError string `json:"firstError"`
 }
 
 // load converts the result for the report.
 func (r loadResult) load() report.Load {
-	return report.Load{PerSec: r.PerSecond, P50: r.Latency.P50, P99: r.Latency.P99,
-		Requests: r.Requests, Bad: r.Unexpected + r.Errors}
+	l := report.Load{PerSec: r.PerSecond, P50: r.Latency.P50, P99: r.Latency.P99,
+		Requests: r.Requests, Bad: r.Unexpected + r.Errors, SlowestSecond: -1}
+	if len(r.EachSecond) > 0 {
+		l.SlowestSecond = slices.Min(r.EachSecond)
+	}
+	return l
 }
 
 // run describes one mfactl bench invocation.
@@ -85,7 +91,8 @@ func (h *harness) bench(ctx context.Context, r run) (loadResult, error) {
 
 	h.log.Info("load measured", slog.String("name", res.Name), slog.Int("clients", r.clients),
 		slog.Float64("per_sec", res.PerSecond), slog.Float64("p50_ms", res.Latency.P50),
-		slog.Float64("p99_ms", res.Latency.P99), slog.Int("bad", res.Unexpected+res.Errors))
+		slog.Float64("p99_ms", res.Latency.P99), slog.Int("bad", res.Unexpected+res.Errors),
+		slog.Any("each_second", res.EachSecond))
 	if res.OK == 0 {
 		return res, fmt.Errorf("%w: %s: no expected answer: %s", ErrLoad, res.Name, res.FirstError)
 	}

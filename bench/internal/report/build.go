@@ -174,7 +174,7 @@ func memoryRows(f Figures) []Row {
 		{ID: "memory-live", Figure: fmt.Sprintf("mfa-api anonymous memory (RssAnon), %s live challenges", n),
 			Measured: fmt.Sprintf("%s (%s before; file-backed %s not counted)", mb(m.LiveAnon),
 				mb(m.BaselineAnon), mb(m.LiveRSSFile)),
-			Target:   fmt.Sprintf("≤ %s", mb(MaxAnon)), Verdict: judge(m.LiveAnon <= MaxAnon)},
+			Target: fmt.Sprintf("≤ %s", mb(MaxAnon)), Verdict: judge(m.LiveAnon <= MaxAnon)},
 		{ID: "file-live", Figure: fmt.Sprintf("bbolt file, %s live challenges", n),
 			Measured: mb(m.LiveFile), Verdict: NoTarget},
 		{ID: "memory-swept", Figure: "mfa-api anonymous memory after expiry and sweep",

@@ -9,6 +9,9 @@ type Load struct {
 	// Requests counts measured requests; Bad counts unexpected answers
 	// and transport errors among them.
 	Requests, Bad int
+	// SlowestSecond counts the expected answers of the slowest whole
+	// second; -1 when the window had none.
+	SlowestSecond int
 }
 
 // badShare is the share of requests that went wrong.

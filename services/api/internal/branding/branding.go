@@ -256,7 +256,8 @@ func (s *Service) Delete(ctx context.Context, clientID, name string) error {
 
 // Preview renders a client's template for locale with sample data, or with
 // the given data.
-func (s *Service) Preview(c *store.Client, name, locale string, data render.Data) (render.Email, string, SMSInfo, error) {
+func (s *Service) Preview(c *store.Client, name, locale string,
+	data render.Data) (render.Email, string, SMSInfo, error) {
 	t, err := s.Template(c.ID, name)
 	if err != nil {
 		return render.Email{}, "", SMSInfo{}, ErrNotFound

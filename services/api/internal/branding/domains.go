@@ -35,7 +35,8 @@ type DomainInfo struct {
 // AddDomain registers domain for c with a DKIM key: the given PEM private
 // key (RSA of at least 2048 bits, or Ed25519), or a new RSA-2048 key when
 // pemKey is empty. It fails with ErrInvalid.
-func (s *Service) AddDomain(ctx context.Context, c *store.Client, domain, selector string, pemKey []byte) (DomainInfo, error) {
+func (s *Service) AddDomain(ctx context.Context, c *store.Client, domain, selector string,
+	pemKey []byte) (DomainInfo, error) {
 	domain, err := canonicalDomain(domain)
 	if err != nil {
 		return DomainInfo{}, err

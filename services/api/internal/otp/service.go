@@ -245,7 +245,8 @@ func parseTarget(r Request, p store.DestinationPolicy) (target, error) {
 }
 
 // publish seals the secret into a delivery event and publishes it.
-func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Challenge, replay int, secret events.Secret) error {
+func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Challenge, replay int,
+	secret events.Secret) error {
 	ch, _ := c.DeviceType.Channel()
 	d := &events.Delivery{
 		AuthID: c.ID, ClientID: c.ClientID, Channel: ch, Generation: c.Generation,

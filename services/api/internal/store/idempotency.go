@@ -101,7 +101,8 @@ func (s *Store) SweepIdempotency(cutoff time.Time, limit int) (int, error) {
 
 		for _, k := range doomed {
 			var rec IdempotencyRecord
-			if getJSON(ib, k[8:], &rec) == nil && !rec.CreatedAt.After(time.Unix(0, int64(binary.BigEndian.Uint64(k)))) {
+			indexed := time.Unix(0, int64(binary.BigEndian.Uint64(k)))
+			if getJSON(ib, k[8:], &rec) == nil && !rec.CreatedAt.After(indexed) {
 				if err := ib.Delete(k[8:]); err != nil {
 					return err
 				}

@@ -34,6 +34,9 @@ type Result struct {
 	PerSecond float64 `json:"perSecond"`
 	// Latency is over every measured request, in milliseconds.
 	Latency Latency `json:"latencyMs"`
+	// EachSecond counts the expected answers in each whole second of the
+	// measured window, so that stalls show.
+	EachSecond []int `json:"eachSecond"`
 	// FirstError describes the first unexpected answer or error, if any.
 	FirstError string `json:"firstError,omitempty"`
 }
@@ -50,6 +53,8 @@ type Latency struct {
 
 // tally is one worker's record of its measured requests.
 type tally struct {
+	from       time.Time
+	perSecond  []int
 	samples    []time.Duration
 	last       time.Time
 	ok         int
@@ -59,7 +64,7 @@ type tally struct {
 	firstErr   error
 }
 
-func newTally() *tally { return &tally{statuses: map[int]int{}} }
+func newTally(from time.Time) *tally { return &tally{from: from, statuses: map[int]int{}} }
 
 // add records one request that began (or was due) at began and ended at
 // end.
@@ -70,6 +75,7 @@ func (t *tally) add(began, end time.Time, out Outcome) {
 	switch {
 	case out.OK:
 		t.ok++
+		t.countSecond(end)
 	case out.Status == 0:
 		t.errors++
 	default:
@@ -82,6 +88,18 @@ func (t *tally) add(began, end time.Time, out Outcome) {
 			t.firstErr = fmt.Errorf("status %d", out.Status)
 		}
 	}
+}
+
+// countSecond adds an expected answer to the second it came in.
+func (t *tally) countSecond(end time.Time) {
+	i := int(end.Sub(t.from) / time.Second)
+	if i < 0 {
+		return
+	}
+	for len(t.perSecond) <= i {
+		t.perSecond = append(t.perSecond, 0)
+	}
+	t.perSecond[i]++
 }
 
 // summarize merges the workers' tallies.
@@ -106,16 +124,31 @@ func summarize(name string, o Options, from time.Time, tallies []*tally) *Result
 		if t.firstErr != nil && r.FirstError == "" {
 			r.FirstError = t.firstErr.Error()
 		}
+		r.EachSecond = addSeconds(r.EachSecond, t.perSecond)
 	}
 
 	r.Requests = len(all)
 	r.Seconds = last.Sub(from).Seconds()
+	if whole := int(r.Seconds); len(r.EachSecond) > whole {
+		r.EachSecond = r.EachSecond[:whole] // the last second is partial
+	}
 	if r.Seconds > 0 {
 		r.PerSecond = float64(r.OK) / r.Seconds
 	}
 
 	r.Latency = latencyOf(all)
 	return r
+}
+
+// addSeconds adds b to a element by element, growing a as needed.
+func addSeconds(a, b []int) []int {
+	for len(a) < len(b) {
+		a = append(a, 0)
+	}
+	for i, n := range b {
+		a[i] += n
+	}
+	return a
 }
 
 // latencyOf sorts samples and reads the statistics off them.

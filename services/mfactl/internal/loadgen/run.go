@@ -100,7 +100,7 @@ func Run(ctx context.Context, name string, o Options, sc Scenario) (*Result, err
 	tallies := make([]*tally, o.Concurrency)
 	var wg sync.WaitGroup
 	for w := range o.Concurrency {
-		tallies[w] = newTally()
+		tallies[w] = newTally(l.measureFrom)
 		op := sc(w)
 		wg.Go(func() { l.work(ctx, op, tallies[w]) })
 	}
