@@ -3,7 +3,6 @@ package limits
 import (
 	"errors"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
@@ -150,34 +149,40 @@ func (p Policy) requestChecks(s Subject) []check {
 
 // CheckRequest refuses a new challenge while a failure budget of s is
 // exhausted or a rate limit is reached, and otherwise counts the request.
-// It writes through ctrs; on refusal the caller rolls the transaction back.
-// It fails with an *Exceeded (for the budget, Limit is "failures").
+// It writes nothing when it refuses, so a caller need not roll back. It
+// fails with an *Exceeded (for the budget, Limit is "failures"), the
+// longest wait when several limits refuse.
 func (p Policy) CheckRequest(ctrs Counters, s Subject, now time.Time) error {
 	if err := p.CheckBudgets(ctrs, s, now); err != nil {
 		return err
 	}
-	var refused []*Exceeded
+	type update struct {
+		key string
+		tat time.Time
+	}
+	var refused *Exceeded
+	var updates []update
 	for _, c := range p.requestChecks(s) {
 		tat, err := DecodeTime(ctrs.Get(c.key))
 		if err != nil {
 			return err
 		}
 		next, wait, ok := Allow(tat, now, c.rule)
-		if !ok {
-			refused = append(refused, &Exceeded{Limit: c.name, Wait: wait})
-			continue
+		switch {
+		case !ok && (refused == nil || wait > refused.Wait):
+			refused = &Exceeded{Limit: c.name, Wait: wait}
+		case ok:
+			updates = append(updates, update{c.key, next})
 		}
-
-		if err := ctrs.Put(c.key, EncodeTime(next)); err != nil {
+	}
+	if refused != nil {
+		return refused
+	}
+	for _, u := range updates {
+		if err := ctrs.Put(u.key, EncodeTime(u.tat)); err != nil {
 			return err
 		}
 	}
-
-	if len(refused) > 0 {
-		sort.Slice(refused, func(i, j int) bool { return refused[i].Wait > refused[j].Wait })
-		return refused[0]
-	}
-
 	return nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,9 +83,21 @@ func (s *Store) UpdateChallenge(id string, fn func(c *Challenge) (bool, error)) 
 	if !ok {
 		return ErrNotFound
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		return updateChallengeTx(tx, key, fn)
+	missing := false
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		err := updateChallengeTx(tx, key, fn)
+		// A missing challenge is an answer, not a failure: returning it
+		// would roll back the whole shared commit.
+		missing = errors.Is(err, ErrNotFound)
+		if missing {
+			return nil
+		}
+		return err
 	})
+	if err == nil && missing {
+		return ErrNotFound
+	}
+	return err
 }
 
 func updateChallengeTx(tx *bolt.Tx, key []byte, fn func(*Challenge) (bool, error)) error {

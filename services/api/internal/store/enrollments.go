@@ -196,10 +196,15 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 	if !ok {
 		return ErrNotFound
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	missing := false
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		cb := tx.Bucket(bucketChallenges)
 		var c Challenge
-		if err := getJSON(cb, key, &c); err != nil {
+		err := getJSON(cb, key, &c)
+		if missing = errors.Is(err, ErrNotFound); missing {
+			return nil // an answer, not a failure that rolls back the batch
+		}
+		if err != nil {
 			return err
 		}
 		eb := tx.Bucket(bucketEnrollments)
@@ -230,6 +235,10 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 		}
 		return nil
 	})
+	if err == nil && missing {
+		return ErrNotFound
+	}
+	return err
 }
 
 // SweepPendingEnrollments deletes up to limit pending enrollments that

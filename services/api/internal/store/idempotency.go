@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -42,32 +43,29 @@ func idemKey(clientID, key string) []byte { return userKey(clientID, key) }
 // its challenge still exists, nothing is stored and a *Replayed is
 // returned; for another request it fails with ErrIdempotencyConflict.
 // guard runs as for CreateChallenge, but only when a challenge is created.
+// Like a guard's refusal, a replay or conflict writes nothing and does not
+// roll back the shared commit.
 func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, window time.Duration,
 	guard Guard) error {
 	ck, ok := challengeKey(c.ID)
 	if !ok {
 		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	var outcome error
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		ib := tx.Bucket(bucketIdempotency)
 		k := idemKey(c.ClientID, key)
-		var rec IdempotencyRecord
-		if err := getJSON(ib, k, &rec); err == nil && c.CreatedAt.Sub(rec.CreatedAt) < window {
-			if string(rec.BodyHash) != string(bodyHash) {
-				return ErrIdempotencyConflict
-			}
-			if prev, ok := challengeKey(rec.AuthID); ok && tx.Bucket(bucketChallenges).Get(prev) != nil {
-				return &Replayed{AuthID: rec.AuthID}
-			}
+		if outcome = earlier(tx, ib.Get(k), c.CreatedAt, bodyHash, window); outcome != nil {
+			return nil
 		}
 
 		if guard != nil {
-			if err := guard(Counters{b: tx.Bucket(bucketCounters)}); err != nil {
-				return err
+			if outcome = guard(Counters{b: tx.Bucket(bucketCounters)}); outcome != nil {
+				return nil
 			}
 		}
 
-		rec = IdempotencyRecord{BodyHash: bodyHash, AuthID: c.ID, CreatedAt: c.CreatedAt}
+		rec := IdempotencyRecord{BodyHash: bodyHash, AuthID: c.ID, CreatedAt: c.CreatedAt}
 		if err := putJSON(ib, k, &rec); err != nil {
 			return err
 		}
@@ -76,6 +74,26 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 		}
 		return putJSON(tx.Bucket(bucketChallenges), ck, c)
 	})
+	if err != nil {
+		return err
+	}
+	return outcome
+}
+
+// earlier reports a live earlier use of an idempotency key: a *Replayed
+// for the same request, ErrIdempotencyConflict for another.
+func earlier(tx *bolt.Tx, raw []byte, now time.Time, bodyHash []byte, window time.Duration) error {
+	var rec IdempotencyRecord
+	if raw == nil || json.Unmarshal(raw, &rec) != nil || now.Sub(rec.CreatedAt) >= window {
+		return nil
+	}
+	if string(rec.BodyHash) != string(bodyHash) {
+		return ErrIdempotencyConflict
+	}
+	if prev, ok := challengeKey(rec.AuthID); ok && tx.Bucket(bucketChallenges).Get(prev) != nil {
+		return &Replayed{AuthID: rec.AuthID}
+	}
+	return nil
 }
 
 func timeKey(t time.Time, suffix []byte) []byte {
