@@ -10,7 +10,6 @@ require (
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.9.0-default-no-op // indirect
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
-	github.com/emersion/go-smtp v0.26.0 // indirect
 	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
 	github.com/minio/highwayhash v1.0.4 // indirect
@@ -22,6 +21,9 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 )
 
-require github.com/ciam-mfa/ciam-mfa/templates v0.0.0
+require (
+	github.com/ciam-mfa/ciam-mfa/templates v0.0.0
+	github.com/emersion/go-smtp v0.26.0
+)
 
 replace github.com/ciam-mfa/ciam-mfa/templates => ../templates

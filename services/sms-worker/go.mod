@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/ciam-mfa/ciam-mfa/pkg v0.0.0
 	github.com/ciam-mfa/ciam-mfa/templates v0.0.0
-	github.com/nats-io/nats.go v1.56.0
 	github.com/vonage/vonage-go-sdk v0.14.0
 )
 
@@ -15,6 +14,7 @@ require (
 	github.com/golang/protobuf v1.3.1 // indirect
 	github.com/google/uuid v1.1.1 // indirect
 	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/nats-io/nats.go v1.56.0 // indirect
 	github.com/nats-io/nkeys v0.4.17 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
