@@ -16,6 +16,8 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"image"
+	"image/draw"
 	"image/png"
 	"strings"
 	"time"
@@ -141,16 +143,21 @@ func URI(issuer, account string, secret []byte, p Params) (string, error) {
 	return key.URL(), nil
 }
 
-// QRPNG renders uri as a QR code PNG of size pixels square.
+// QRPNG renders uri as a QR code PNG of size pixels square, inside the
+// white quiet zone that scanners need.
 func QRPNG(uri string, size int) ([]byte, error) {
 	key, err := otp.NewKeyFromURL(uri)
 	if err != nil {
 		return nil, fmt.Errorf("parsing otpauth uri: %w", err)
 	}
-	img, err := key.Image(size, size)
+	margin := size / 10
+	code, err := key.Image(size-2*margin, size-2*margin)
 	if err != nil {
 		return nil, fmt.Errorf("rendering qr code: %w", err)
 	}
+	img := image.NewGray(image.Rect(0, 0, size, size))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(img, code.Bounds().Add(image.Pt(margin, margin)), code, code.Bounds().Min, draw.Src)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
 		return nil, fmt.Errorf("encoding png: %w", err)
