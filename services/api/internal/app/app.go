@@ -183,12 +183,20 @@ func (a *App) buildServices() error {
 	a.metrics = metrics.New()
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,
-		Publisher: pub, Templates: a.branding, TOTP: a.totp, Policy: otp.DefaultPolicy,
+		Publisher: pub, Templates: a.branding, TOTP: a.totp, Policy: a.policy(),
 		Limits: limits.Defaults, Metrics: a.metrics, Logger: a.log,
 	})
 	a.dlq = dlq.New(a.js, a.otp, pub)
 
 	return nil
+}
+
+// policy is the default code policy under the deployment's lifetime cap.
+func (a *App) policy() otp.Policy {
+	p := otp.DefaultPolicy
+	p.MaxLifetime = a.cfg.MaxCodeLifetime
+	p.Lifetime = min(p.Lifetime, p.MaxLifetime)
+	return p
 }
 
 func (a *App) listen() error {
@@ -349,7 +357,7 @@ const sweepBatch = 5000
 // sweepOnce deletes challenges past their lifetime and retention,
 // forgotten idempotency keys, lapsed enrollments and stale counters.
 func (a *App) sweepOnce(ctx context.Context, now time.Time) {
-	cutoff := now.Add(-otp.HardMaxExpiry - a.cfg.ChallengeRetention)
+	cutoff := now.Add(-a.cfg.MaxCodeLifetime - a.cfg.ChallengeRetention)
 	a.repeat(ctx, "challenges", func() (int, error) { return a.store.SweepChallenges(cutoff, sweepBatch) })
 	a.repeat(ctx, "idempotency keys", func() (int, error) {
 		return a.store.SweepIdempotency(now.Add(-otp.IdempotencyWindow), sweepBatch)

@@ -76,6 +76,11 @@ type Config struct {
 	// ShutdownTimeout bounds the whole shutdown (MFA_SHUTDOWN_TIMEOUT);
 	// default 20s.
 	ShutdownTimeout time.Duration
+	// MaxCodeLifetime caps every client's code lifetime
+	// (MFA_MAX_CODE_LIFETIME); default and at most 10m, at least 30s.
+	// Challenges are swept this long plus ChallengeRetention after they
+	// were created.
+	MaxCodeLifetime time.Duration
 	// ChallengeRetention is how long finished challenges are kept
 	// (MFA_CHALLENGE_RETENTION); default 24h.
 	ChallengeRetention time.Duration
@@ -154,6 +159,7 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.MaxBody = int64(l.Int("MFA_MAX_BODY_BYTES", 16<<10))
 	c.PublishTimeout = l.Duration("MFA_PUBLISH_TIMEOUT", 3*time.Second)
 	c.ShutdownTimeout = l.Duration("MFA_SHUTDOWN_TIMEOUT", 20*time.Second)
+	c.MaxCodeLifetime = l.Duration("MFA_MAX_CODE_LIFETIME", 10*time.Minute)
 	c.ChallengeRetention = l.Duration("MFA_CHALLENGE_RETENTION", 24*time.Hour)
 	c.SweepInterval = l.Duration("MFA_SWEEP_INTERVAL", time.Minute)
 	c.BatchDelay = l.Duration("MFA_BATCH_DELAY", 2*time.Millisecond)
@@ -181,6 +187,8 @@ func (c *Config) validate() error {
 	check(c.MaxBody >= 1024, "MFA_MAX_BODY_BYTES: must be at least 1024")
 	check(c.PublishTimeout > 0, "MFA_PUBLISH_TIMEOUT: must be positive")
 	check(c.ChallengeRetention >= 0, "MFA_CHALLENGE_RETENTION: must not be negative")
+	check(c.MaxCodeLifetime >= 30*time.Second && c.MaxCodeLifetime <= 10*time.Minute,
+		"MFA_MAX_CODE_LIFETIME: must be 30s to 10m")
 	check(c.SweepInterval > 0, "MFA_SWEEP_INTERVAL: must be positive")
 	check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "MFA_STREAM_REPLICAS: must be 1 to 5")
 	check(slices.Contains(vonagesig.Methods, c.VonageSignatureMethod),

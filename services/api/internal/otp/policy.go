@@ -39,8 +39,10 @@ var DefaultPolicy = Policy{
 }
 
 // For returns p overridden by the client's non-zero fields, clamped to the
-// hard bounds.
+// hard bounds; p's MaxLifetime is the deployment's cap, which no client
+// exceeds.
 func (p Policy) For(c store.OTPPolicy) Policy {
+	limit := min(p.MaxLifetime, HardMaxExpiry)
 	if c.CodeLength != 0 {
 		p.CodeLength = c.CodeLength
 	}
@@ -60,7 +62,7 @@ func (p Policy) For(c store.OTPPolicy) Policy {
 		p.MaxResends = c.MaxResends
 	}
 	p.CodeLength = min(max(p.CodeLength, MinCodeLength), MaxCodeLength)
-	p.MaxLifetime = min(max(p.MaxLifetime, MinLifetime), HardMaxExpiry)
+	p.MaxLifetime = min(max(p.MaxLifetime, MinLifetime), limit)
 	p.Lifetime = min(max(p.Lifetime, MinLifetime), p.MaxLifetime)
 	p.MaxAttempts = min(max(p.MaxAttempts, 1), MaxAttemptsCap)
 
