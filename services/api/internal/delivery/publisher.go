@@ -58,7 +58,9 @@ func (p *Publisher) publish(ctx context.Context, subject, msgID string, data []b
 	msg.Header.Set(events.HeaderMsgID, msgID)
 	msg.Header.Set(events.HeaderSchema, "1")
 
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	// A caller that goes away must not abandon a publish half done: the
+	// event may already be stored, and the challenge must then stay.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
 	defer cancel()
 	fut, err := p.js.PublishMsgAsync(msg, jetstream.WithExpectStream(events.StreamDelivery))
 	if err != nil {
