@@ -205,6 +205,7 @@ func (h *harness) close() error {
 // measured runs fn and notes how the CPU was spent during it under row
 // id.
 func (h *harness) measured(f *report.Figures, id string, fn func() error) error {
+	h.settle()
 	before, errBefore := procstat.CPU()
 	err := fn()
 	after, errAfter := procstat.CPU()
@@ -217,6 +218,25 @@ func (h *harness) measured(f *report.Figures, id string, fn func() error) error 
 	}
 	return err
 }
+
+// settle flushes the page cache to disk and waits, at most 30 seconds,
+// until little is left to write, so that a measurement does not share the
+// disk with the writeback of an earlier one.
+func (h *harness) settle() {
+	syscall.Sync()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		n, err := procstat.Dirty()
+		if err != nil || n < settledDirty {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.log.Warn("disk writeback still pending before a measurement")
+}
+
+// settledDirty is how much unwritten data counts as settled.
+const settledDirty = 32 << 20
 
 // machine describes this machine for the report header.
 func machine() string {

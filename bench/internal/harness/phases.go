@@ -62,6 +62,7 @@ func (h *harness) ceilings(ctx context.Context, f *report.Figures) error {
 
 // echoLoad loads the trivial handler with n clients.
 func (h *harness) echoLoad(ctx context.Context, n int) (report.Load, error) {
+	h.settle()
 	res, err := h.bench(ctx, run{kind: "http", url: h.echo.URL(), clients: n,
 		duration: h.plan.window, warmup: h.plan.warmup,
 		extra: []string{"--method", "POST", "--body", pingBody}})

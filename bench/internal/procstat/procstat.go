@@ -126,3 +126,35 @@ func StealShare(a, b CPUTimes) float64 {
 
 	return float64(b.Steal-a.Steal) / float64(b.Total-a.Total)
 }
+
+// Dirty returns the machine's memory waiting to be written to disk, in
+// bytes: Dirty plus Writeback from /proc/meminfo. It fails when the file
+// cannot be read or lacks the fields.
+func Dirty() (int64, error) {
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0, fmt.Errorf("procstat: %w", err)
+	}
+	var total int64
+	found := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		key, value, ok := strings.Cut(line, ":")
+		if !ok || (key != "Dirty" && key != "Writeback") {
+			continue
+		}
+		f := strings.Fields(value)
+		if len(f) == 0 {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procstat: %s: %w", key, err)
+		}
+		total += kb << 10
+		found++
+	}
+	if found != 2 {
+		return 0, fmt.Errorf("%w: Dirty and Writeback", ErrNoField)
+	}
+	return total, nil
+}

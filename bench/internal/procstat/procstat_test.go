@@ -51,3 +51,9 @@ func TestCPU_Advances(t *testing.T) {
 		t.Errorf("StealShare of no time = %v, want 0", s)
 	}
 }
+
+func TestDirty_Reads(t *testing.T) {
+	if n, err := Dirty(); err != nil || n < 0 {
+		t.Errorf("Dirty = %d, %v; want a size", n, err)
+	}
+}
