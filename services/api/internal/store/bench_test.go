@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,17 +18,17 @@ func sampleChallenge() *Challenge {
 func BenchmarkChallenge_Encode(b *testing.B) {
 	c := sampleChallenge()
 	for b.Loop() {
-		if _, err := json.Marshal(c); err != nil {
+		if _, err := encodeChallenge(c); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkChallenge_Decode(b *testing.B) {
-	raw, _ := json.Marshal(sampleChallenge())
+	raw, _ := encodeChallenge(sampleChallenge())
 	for b.Loop() {
 		var c Challenge
-		if err := json.Unmarshal(raw, &c); err != nil {
+		if err := decodeChallenge(raw, &c); err != nil {
 			b.Fatal(err)
 		}
 	}

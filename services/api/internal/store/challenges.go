@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -27,30 +26,40 @@ func NewChallengeID() string {
 
 // CreateChallenge stores a new challenge, sharing the commit with other
 // concurrent writes. guard, when not nil, runs first in the same
-// transaction and its error cancels the write. It fails with ErrExists
-// when the id is taken, or guard's error.
+// transaction; when it refuses, nothing is written and its error is
+// returned. guard must write nothing when it refuses: a refusal does not
+// roll the shared commit back, so that refusals cost the other writes in
+// the batch nothing. It fails with ErrExists when the id is taken, or
+// guard's error.
 func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 	key, ok := challengeKey(c.ID)
 	if !ok {
 		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
 	}
-	raw, err := json.Marshal(c)
+	raw, err := encodeChallenge(c)
 	if err != nil {
-		return fmt.Errorf("encoding challenge: %w", err)
+		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		if guard != nil {
-			if err := guard(Counters{b: tx.Bucket(bucketCounters)}); err != nil {
-				return err
-			}
-		}
 
+	var refused error
+	err = s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
-		if b.Get(key) != nil {
-			return ErrExists
+		b.FillPercent = appendFill
+		if refused = nil; b.Get(key) != nil {
+			refused = ErrExists
+			return nil
+		}
+		if guard != nil {
+			if refused = guard(Counters{b: tx.Bucket(bucketCounters)}); refused != nil {
+				return nil
+			}
 		}
 		return b.Put(key, raw)
 	})
+	if err != nil {
+		return err
+	}
+	return refused
 }
 
 // GetChallenge returns the challenge with id. It fails with ErrNotFound,
@@ -62,7 +71,7 @@ func (s *Store) GetChallenge(id string) (*Challenge, error) {
 	}
 	var c Challenge
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketChallenges), key, &c)
+		return getChallenge(tx.Bucket(bucketChallenges), key, &c)
 	})
 	if err != nil {
 		return nil, err
@@ -102,15 +111,37 @@ func (s *Store) UpdateChallenge(id string, fn func(c *Challenge) (bool, error)) 
 
 func updateChallengeTx(tx *bolt.Tx, key []byte, fn func(*Challenge) (bool, error)) error {
 	b := tx.Bucket(bucketChallenges)
+	b.FillPercent = appendFill
 	var c Challenge
-	if err := getJSON(b, key, &c); err != nil {
+	if err := getChallenge(b, key, &c); err != nil {
 		return err
 	}
 	write, err := fn(&c)
 	if err != nil || !write {
 		return err
 	}
-	return putJSON(b, key, &c)
+	return putChallenge(b, key, &c)
+}
+
+// appendFill is the page fill of the challenges bucket: its keys are
+// time-ordered, so new ones land at the end and pages can be packed full
+// instead of split in half.
+const appendFill = 0.95
+
+func getChallenge(b *bolt.Bucket, key []byte, c *Challenge) error {
+	raw := b.Get(key)
+	if raw == nil {
+		return ErrNotFound
+	}
+	return decodeChallenge(raw, c)
+}
+
+func putChallenge(b *bolt.Bucket, key []byte, c *Challenge) error {
+	raw, err := encodeChallenge(c)
+	if err != nil {
+		return err
+	}
+	return b.Put(key, raw)
 }
 
 // DeleteChallenge removes a challenge; a missing one is not an error.

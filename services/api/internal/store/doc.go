@@ -4,7 +4,7 @@
 // Buckets and key encodings:
 //
 //	clients      client id                       -> JSON Client
-//	challenges   16-byte UUIDv7 auth id          -> JSON Challenge
+//	challenges   16-byte UUIDv7 auth id          -> Challenge, binary (codec.go)
 //	signing_keys key id                          -> JSON SigningKey (private part sealed)
 //	meta         name                            -> value
 //

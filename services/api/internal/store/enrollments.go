@@ -199,8 +199,9 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 	missing := false
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		cb := tx.Bucket(bucketChallenges)
+		cb.FillPercent = appendFill
 		var c Challenge
-		err := getJSON(cb, key, &c)
+		err := getChallenge(cb, key, &c)
 		if missing = errors.Is(err, ErrNotFound); missing {
 			return nil // an answer, not a failure that rolls back the batch
 		}
@@ -231,7 +232,7 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 		}
 
 		if writeC {
-			return putJSON(cb, key, &c)
+			return putChallenge(cb, key, &c)
 		}
 		return nil
 	})

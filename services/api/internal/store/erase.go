@@ -42,12 +42,8 @@ func eraseChallenges(tx *bolt.Tx, clientID, userName string, out *Erased) ([]str
 	var doomed [][]byte
 	dests := map[string]bool{}
 	err := b.ForEach(func(k, v []byte) error {
-		var c struct {
-			ClientID string `json:"clientId"`
-			UserName string `json:"userName"`
-			LimitKey string `json:"limitKey"`
-		}
-		if json.Unmarshal(v, &c) == nil && c.ClientID == clientID && c.UserName == userName {
+		var c Challenge
+		if decodeChallenge(v, &c) == nil && c.ClientID == clientID && c.UserName == userName {
 			doomed = append(doomed, bytes.Clone(k))
 			if c.LimitKey != "" {
 				dests[c.LimitKey] = true

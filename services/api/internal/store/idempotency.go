@@ -72,7 +72,9 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 		if err := tx.Bucket(bucketIdempotencyTime).Put(timeKey(c.CreatedAt, k), nil); err != nil {
 			return err
 		}
-		return putJSON(tx.Bucket(bucketChallenges), ck, c)
+		cb := tx.Bucket(bucketChallenges)
+		cb.FillPercent = appendFill
+		return putChallenge(cb, ck, c)
 	})
 	if err != nil {
 		return err
