@@ -387,7 +387,7 @@ func (a *App) sweepCounters(ctx context.Context, now time.Time) {
 	}
 
 	if total > 0 {
-		a.log.Debug("swept", slog.String("what", "counters"), slog.Int(logging.KeyCount, total))
+		a.log.Info("swept", slog.String("what", "counters"), slog.Int(logging.KeyCount, total))
 	}
 }
 
@@ -408,7 +408,7 @@ func (a *App) repeat(ctx context.Context, what string, step func() (int, error))
 	}
 
 	if total > 0 {
-		a.log.Debug("swept", slog.String("what", what), slog.Int(logging.KeyCount, total))
+		a.log.Info("swept", slog.String("what", what), slog.Int(logging.KeyCount, total))
 	}
 }
 
