@@ -60,64 +60,87 @@ func DecodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// checkKeys walks the document's tokens, refusing duplicate keys in any
-// object and nesting deeper than maxDepth.
+// checkKeys scans the document's bytes, refusing duplicate keys in any
+// object and nesting deeper than maxDepth. It only tracks strings,
+// braces and colons; full syntax is checked by the decoder after it, and
+// it gives up (nil) where the input is not JSON enough to read keys.
 func checkKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	type frame struct {
-		object  bool
-		keys    map[string]struct{}
-		wantKey bool
+	type object struct {
+		keys    []string
+		isArray bool
 	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return BadRequest("request body is not valid JSON")
-		}
-		top := (*frame)(nil)
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			if t == '{' || t == '[' {
-				if len(stack) >= maxDepth {
-					return BadRequest("request body is nested too deeply")
-				}
-				if top != nil && top.object {
-					top.wantKey = true
-				}
-				stack = append(stack, &frame{object: t == '{', keys: map[string]struct{}{}, wantKey: true})
-				continue
+	var stack []object
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; c {
+		case '{', '[':
+			if len(stack) >= maxDepth {
+				return BadRequest("request body is nested too deeply")
 			}
-
+			stack = append(stack, object{isArray: c == '['})
+		case '}', ']':
+			if len(stack) == 0 {
+				return nil
+			}
 			stack = stack[:len(stack)-1]
-			if len(stack) > 0 && stack[len(stack)-1].object {
-				stack[len(stack)-1].wantKey = true
+		case '"':
+			end, ok := stringEnd(body, i)
+			if !ok {
+				return nil
 			}
-		case string:
-			if top != nil && top.object && top.wantKey {
-				if _, dup := top.keys[t]; dup {
-					return BadRequest(fmt.Sprintf("duplicate field %s", quoteField(t)))
+			if len(stack) > 0 && !stack[len(stack)-1].isArray && followedByColon(body, end+1) {
+				key, err := keyText(body[i : end+1])
+				if err != nil {
+					return nil
 				}
-				top.keys[t] = struct{}{}
-				top.wantKey = false
-				continue
+				top := &stack[len(stack)-1]
+				for _, k := range top.keys {
+					if k == key {
+						return BadRequest(fmt.Sprintf("duplicate field %s", quoteField(key)))
+					}
+				}
+				top.keys = append(top.keys, key)
 			}
-
-			if top != nil && top.object {
-				top.wantKey = true
-			}
-		default:
-			if top != nil && top.object {
-				top.wantKey = true
-			}
+			i = end
 		}
 	}
+	return nil
+}
+
+// stringEnd returns the index of the quote that closes the string opened
+// at body[start].
+func stringEnd(body []byte, start int) (int, bool) {
+	for i := start + 1; i < len(body); i++ {
+		switch body[i] {
+		case '\\':
+			i++
+		case '"':
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func followedByColon(body []byte, i int) bool {
+	for ; i < len(body); i++ {
+		switch body[i] {
+		case ' ', '\t', '\n', '\r':
+		case ':':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
+}
+
+// keyText returns a key's text, unescaping it only when it has escapes.
+func keyText(quoted []byte) (string, error) {
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		return string(quoted[1 : len(quoted)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(quoted, &s)
+	return s, err
 }
 
 func decodeError(err error) error {

@@ -32,6 +32,9 @@ func TestDecodeStrict(t *testing.T) {
 		{"empty", ``, false},
 		{"deep", strings.Repeat(`{"nested":`, 10) + `{}` + strings.Repeat(`}`, 10), false},
 		{"null", `null`, true},
+		{"escaped duplicate", `{"userName":"a","user\u004eame":"b"}`, false},
+		{"braces in strings", `{"userName":"x{\"userName\":1}[","nested":{"a":"}"}}`, true},
+		{"array of objects keeps keys apart", `{"nested":{"a":"x"},"userName":"[{\"a\":1}]"}`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,4 +63,14 @@ func FuzzDecodeStrict(f *testing.F) {
 			t.Fatalf("error message of %d bytes echoes too much input", len(re.Msg))
 		}
 	})
+}
+
+func BenchmarkDecodeStrict(b *testing.B) {
+	body := []byte(`{"userName":"jdoe","count":3,"nested":{"a":"jon.doe@example.com"}}`)
+	for b.Loop() {
+		var v sample
+		if err := DecodeStrict(body, &v); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
