@@ -51,8 +51,8 @@ staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) $(PKGS)
 
 ## bench: the Go benchmarks, then the system benchmark table (BENCH_QUICK=1:
-## a short run; BENCH_SWEEP=0: skip the 11 min sweep wait; BENCH_PROFILE=dir:
-## perf recordings of mfa-api)
+## a short run; BENCH_SWEEP=off|on: skip or force the wait for the sweeper;
+## BENCH_PROFILE=dir: perf recordings of mfa-api)
 bench: bench-go bench-system
 
 .PHONY: bench-go bench-system

@@ -29,14 +29,20 @@ func run() int {
 	var cfg harness.Config
 	flag.BoolVar(&cfg.Quick, "quick", os.Getenv("BENCH_QUICK") == "1",
 		"short windows and 20k challenges (default from BENCH_QUICK=1)")
-	flag.BoolVar(&cfg.Sweep, "sweep", os.Getenv("BENCH_SWEEP") != "0",
-		"wait about 11 min for the sweeper after the live challenges (BENCH_SWEEP=0 skips)")
+	sweep := flag.String("sweep", os.Getenv("BENCH_SWEEP"),
+		"wait for the sweeper after the live challenges: auto (full runs only), on, off "+
+			"(default from BENCH_SWEEP)")
 	flag.StringVar(&cfg.WorkDir, "dir", "", "keep binaries, data and logs here (default a temp dir)")
 	flag.StringVar(&cfg.ProfileDir, "profile", os.Getenv("BENCH_PROFILE"),
 		"record mfa-api with perf under OTP and validation load into this directory")
 	out := flag.String("out", "", "also write the table to this file")
 	flag.Parse()
 	cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var err error
+	if cfg.Sweep, err = harness.ParseSweepMode(*sweep); err != nil {
+		fmt.Fprintln(os.Stderr, "mfabench:", err)
+		return 2
+	}
 
 	rep, err := harness.Run(ctx, cfg)
 	if err != nil {

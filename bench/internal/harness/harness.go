@@ -27,11 +27,13 @@ type Config struct {
 	// 20,000 live challenges instead of 1,000,000, so that the whole run
 	// proves the harness works in well under a minute.
 	Quick bool
-	// Sweep waits, after the live challenges, for the sweeper to delete
-	// them (about 11 minutes, as the sweep cutoff is fixed at 10 minutes
-	// past creation), then creates as many again to see whether the bbolt
-	// file grows. Ignored in quick runs.
-	Sweep bool
+	// Sweep says whether to wait, after the live challenges, for the
+	// sweeper to delete them, then create as many again to see whether
+	// the bbolt file grows. The default waits in full runs (about 11
+	// minutes, as challenges live up to MFA_MAX_CODE_LIFETIME, 10 minutes)
+	// and not in quick ones, where the lifetime is cut to its 30 s minimum
+	// when asked to wait.
+	Sweep SweepMode
 	// WorkDir holds binaries, data and logs; empty makes a temporary one
 	// that is removed afterwards.
 	WorkDir string
@@ -40,6 +42,47 @@ type Config struct {
 	ProfileDir string
 	// Log gets progress; required.
 	Log *slog.Logger
+}
+
+// SweepMode chooses whether a run waits for the sweeper.
+type SweepMode int
+
+// Sweep modes.
+const (
+	// SweepAuto waits in full runs only; it is the zero value.
+	SweepAuto SweepMode = iota
+	// SweepOn always waits.
+	SweepOn
+	// SweepOff never waits.
+	SweepOff
+)
+
+// String names the mode as the -sweep flag takes it.
+func (m SweepMode) String() string {
+	switch m {
+	case SweepAuto:
+		return "auto"
+	case SweepOn:
+		return "on"
+	case SweepOff:
+		return "off"
+	default:
+		return fmt.Sprintf("SweepMode(%d)", int(m))
+	}
+}
+
+// ParseSweepMode reads "auto", "on" or "off"; "" is auto. It fails for
+// anything else.
+func ParseSweepMode(s string) (SweepMode, error) {
+	for _, m := range []SweepMode{SweepAuto, SweepOn, SweepOff} {
+		if s == m.String() {
+			return m, nil
+		}
+	}
+	if s == "" {
+		return SweepAuto, nil
+	}
+	return SweepAuto, fmt.Errorf("sweep mode %q: want auto, on or off", s)
 }
 
 // plan is how long and how much each phase measures.
@@ -51,18 +94,24 @@ type plan struct {
 	challenges     int
 	sweepInterval  time.Duration
 	sweep          bool
+	// lifetime is the live challenges' lifetime and MFA_MAX_CODE_LIFETIME,
+	// which the sweeper waits out.
+	lifetime time.Duration
 }
 
+// planFor sizes the phases of a run.
 func planFor(c Config) plan {
 	if c.Quick {
 		return plan{window: 1500 * time.Millisecond, warmup: 300 * time.Millisecond,
 			workerWindow: 2 * time.Second, minCodes: 1500, codesWait: 10 * time.Second,
-			challenges: 20_000, sweepInterval: time.Second}
+			challenges: 20_000, sweepInterval: time.Second, sweep: c.Sweep == SweepOn,
+			lifetime: 30 * time.Second}
 	}
 
 	return plan{window: 10 * time.Second, warmup: 2 * time.Second,
 		workerWindow: 10 * time.Second, minCodes: 40_000, codesWait: time.Minute,
-		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep}
+		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep != SweepOff,
+		lifetime: 10 * time.Minute}
 }
 
 // harness is one run's shared state.
