@@ -8,8 +8,6 @@ cd "$(dirname "$0")/.."
 export MFA_PROFILE=dev
 export MFA_DATA_DIR="${MFA_DATA_DIR:-var}"
 mkdir -p "$MFA_DATA_DIR"
-log="$MFA_DATA_DIR/log"
-mkdir -p "$log"
 
 pids=()
 stopping=
@@ -26,7 +24,9 @@ trap stop INT TERM EXIT
 
 start() { # name, command...
 	local name=$1; shift
-	"$@" > >(sed -u "s/^/[$name] /") 2>&1 &
+	# The prefixing sed ignores Ctrl-C, so that it outlives the program it
+	# reads from and the program's last log lines still have somewhere to go.
+	"$@" > >(trap '' INT TERM; exec sed -u "s/^/[$name] /") 2>&1 &
 	pids+=($!)
 }
 
@@ -62,4 +62,4 @@ cat <<TXT
 
 TXT
 wait -n "${pids[@]}" || true
-[ -n "$stopping" ] || echo "a process exited; stopping the rest" >&2
+[ -n "$stopping" ] || echo "a process exited; stopping the rest (see its output above)" >&2

@@ -11,8 +11,12 @@ import (
 func DataFor(d *events.Delivery, s events.Secret, now time.Time) Data {
 	left := d.ExpiresAt.Sub(now)
 	minutes := int((left + time.Minute - 1) / time.Minute)
+	locale := d.Locale
+	if locale == "" {
+		locale = "en"
+	}
 	return Data{
 		Code: s.Code, UserName: s.UserName, ExpiresInMinutes: max(minutes, 1),
-		AppName: d.AppName, Locale: d.Locale, Brand: d.Brand,
+		AppName: d.AppName, Locale: locale, Brand: d.Brand,
 	}
 }

@@ -87,6 +87,7 @@ type Template struct {
 	name     string
 	version  int
 	variants map[string]*variant // by lowercase locale; "" is the root
+	locales  []string            // as the folders are named
 }
 
 // Name returns the template's name.
@@ -157,6 +158,9 @@ func (t *Template) add(p, src string) error {
 	if v == nil {
 		v = &variant{}
 		t.variants[key] = v
+		if locale != "" {
+			t.locales = append(t.locales, locale)
+		}
 	}
 
 	var err error

@@ -67,8 +67,8 @@ type App struct {
 
 // New opens every dependency and binds both listeners; Run serves them.
 // On error, whatever was opened is closed again.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (a *App, err error) {
-	a = &App{cfg: cfg, log: log}
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, a.close())

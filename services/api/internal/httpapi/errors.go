@@ -120,6 +120,12 @@ func classify(err error) publicError {
 	}
 	var ie *otp.InputError
 	if errors.As(err, &ie) && !isDestination(ie.Err) {
+		switch ie.Field {
+		case "email":
+			return publicError{http.StatusBadRequest, CodeInvalidEmail, ie.Error()}
+		case "phoneNumber":
+			return publicError{http.StatusBadRequest, CodeInvalidPhone, ie.Error()}
+		}
 		return publicError{http.StatusBadRequest, CodeInvalidRequest, ie.Error()}
 	}
 	for _, row := range errorTable {

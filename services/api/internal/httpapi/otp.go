@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/netip"
 	"time"
@@ -24,6 +25,10 @@ const (
 	maxOTP      = 10
 	minOTP      = 6
 )
+
+// errRequired is a destination the device type needs but the request
+// lacks.
+var errRequired = errors.New("is required for this deviceType")
 
 // otpRequest is the body of POST /v1/otp.
 type otpRequest struct {
@@ -146,6 +151,10 @@ func (r *otpRequest) toRequest() (otp.Request, error) {
 	}
 
 	switch {
+	case dt == store.DeviceEmail && r.Email == "":
+		return otp.Request{}, &otp.InputError{Field: "email", Err: errRequired}
+	case dt == store.DeviceSMS && r.PhoneNumber == "":
+		return otp.Request{}, &otp.InputError{Field: "phoneNumber", Err: errRequired}
 	case dt == store.DeviceEmail && r.PhoneNumber != "":
 		return otp.Request{}, httpio.BadRequest("phoneNumber is not used with deviceType EMAIL")
 	case dt == store.DeviceSMS && r.Email != "":

@@ -54,6 +54,9 @@ func (s *server) tokenRequest(c echo.Context) (oauth.TokenRequest, *oauth.Error)
 	invalid := func(desc string) *oauth.Error {
 		return &oauth.Error{Status: http.StatusBadRequest, Code: "invalid_request", Description: desc}
 	}
+	if r.ContentLength == 0 {
+		return oauth.TokenRequest{}, invalid("grant_type is required, in an application/x-www-form-urlencoded body")
+	}
 	if !strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
 		return oauth.TokenRequest{}, invalid("body must be application/x-www-form-urlencoded")
 	}

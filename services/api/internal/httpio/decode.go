@@ -60,8 +60,8 @@ func DecodeStrict(body []byte, v any) error {
 	return nil
 }
 
-// checkKeys scans the document's bytes, refusing duplicate keys in any
-// object and nesting deeper than maxDepth. It only tracks strings,
+// checkKeys scans the document's bytes, refusing duplicate keys (in any
+// letter case) in any object and nesting deeper than maxDepth. It only tracks strings,
 // braces and colons; full syntax is checked by the decoder after it, and
 // it gives up (nil) where the input is not JSON enough to read keys.
 func checkKeys(body []byte) error {
@@ -94,7 +94,9 @@ func checkKeys(body []byte) error {
 				}
 				top := &stack[len(stack)-1]
 				for _, k := range top.keys {
-					if k == key {
+					// encoding/json matches names regardless of case, so
+					// "userName" and "USERNAME" would both fill one field.
+					if strings.EqualFold(k, key) {
 						return BadRequest(fmt.Sprintf("duplicate field %s", quoteField(key)))
 					}
 				}

@@ -32,6 +32,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"empty", ``, false},
 		{"deep", strings.Repeat(`{"nested":`, 10) + `{}` + strings.Repeat(`}`, 10), false},
 		{"null", `null`, true},
+		{"duplicate in another case", `{"userName":"a","USERNAME":"b"}`, false},
 		{"escaped duplicate", `{"userName":"a","user\u004eame":"b"}`, false},
 		{"braces in strings", `{"userName":"x{\"userName\":1}[","nested":{"a":"}"}}`, true},
 		{"array of objects keeps keys apart", `{"nested":{"a":"x"},"userName":"[{\"a\":1}]"}`, true},

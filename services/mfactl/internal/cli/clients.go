@@ -17,7 +17,10 @@ func init() {
 	register(&cmd{name: "client list", usage: "", run: clientList})
 	register(&cmd{name: "client show", usage: "CLIENT_ID", run: clientShow})
 	register(&cmd{name: "client update", run: clientUpdate,
-		usage: "CLIENT_ID [--name N] [--scopes ..] [--device-types ..] [--templates ..] [--default-template t]"})
+		usage: "CLIENT_ID [--name N] [--scopes ..] [--device-types ..] [--templates ..] [--default-template t]\n" +
+			"                         [--from ADDR] [--from-name N] [--reply-to ADDR] [--sms-sender ID]\n" +
+			"                         [--logo-url URL] [--primary-color #rrggbb] [--support-email ADDR]\n" +
+			"                         [--sms-max-segments N]"})
 	register(&cmd{name: "client disable", usage: "CLIENT_ID", run: clientSetDisabled(true)})
 	register(&cmd{name: "client enable", usage: "CLIENT_ID", run: clientSetDisabled(false)})
 	register(&cmd{name: "client rotate-secret", usage: "CLIENT_ID [--grace 24h]", run: clientRotate})
