@@ -159,7 +159,8 @@ func limitsOf(in map[string]limitJSON) (map[string]store.LimitRule, error) {
 		if !slices.Contains(limits.Names, name) || name == limits.NameTokenFailures {
 			return nil, httpio.BadRequest("limits: unknown limit " + name)
 		}
-		if l.Max < 0 || l.WindowSeconds <= 0 || l.WindowSeconds > 30*86400 || l.HardStop < 0 {
+		if l.Max < 0 || l.WindowSeconds <= 0 || l.WindowSeconds > int(limits.LongestWindow/time.Second) ||
+			l.HardStop < 0 {
 			return nil, httpio.BadRequest("limits." + name + ": max >= 0 and windowSeconds 1 to 2592000")
 		}
 		out[name] = store.LimitRule{Max: l.Max, Window: time.Duration(l.WindowSeconds) * time.Second,

@@ -417,7 +417,7 @@ func (a *App) repeat(ctx context.Context, what string, step func() (int, error))
 func counterStale(v []byte, now time.Time) bool {
 	if limits.IsBudget(v) {
 		b, err := limits.DecodeBudget(v)
-		return err != nil || b.Stale(now, 24*time.Hour)
+		return err != nil || b.Stale(now, limits.LongestWindow)
 	}
 
 	tat, err := limits.DecodeTime(v)

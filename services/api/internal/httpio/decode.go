@@ -46,7 +46,7 @@ func DecodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return BadRequest("request body must be a JSON object")
 	}
-	if err := checkKeys(body); err != nil {
+	if err := checkKeys(body, schemaOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -61,22 +61,33 @@ func DecodeStrict(body []byte, v any) error {
 }
 
 // checkKeys scans the document's bytes, refusing duplicate keys (in any
-// letter case) in any object and nesting deeper than maxDepth. It only tracks strings,
+// letter case) in any object, keys that are not exactly a field of the
+// target type (encoding/json would match "USERNAME" or "uſerName" to
+// userName), and nesting deeper than maxDepth. It only tracks strings,
 // braces and colons; full syntax is checked by the decoder after it, and
 // it gives up (nil) where the input is not JSON enough to read keys.
-func checkKeys(body []byte) error {
-	type object struct {
+func checkKeys(body []byte, root *schema) error {
+	type frame struct {
 		keys    []string
 		isArray bool
+		shape   *schema
+		next    *schema // the shape of the value after the last key
 	}
-	var stack []object
+	var stack []frame
 	for i := 0; i < len(body); i++ {
 		switch c := body[i]; c {
 		case '{', '[':
 			if len(stack) >= maxDepth {
 				return BadRequest("request body is nested too deeply")
 			}
-			stack = append(stack, object{isArray: c == '['})
+			shape := root
+			if n := len(stack); n > 0 {
+				shape = stack[n-1].next
+				if stack[n-1].isArray && stack[n-1].shape != nil {
+					shape = stack[n-1].shape.elem
+				}
+			}
+			stack = append(stack, frame{isArray: c == '[', shape: shape})
 		case '}', ']':
 			if len(stack) == 0 {
 				return nil
@@ -93,16 +104,37 @@ func checkKeys(body []byte) error {
 					return nil
 				}
 				top := &stack[len(stack)-1]
-				for _, k := range top.keys {
-					// encoding/json matches names regardless of case, so
-					// "userName" and "USERNAME" would both fill one field.
-					if strings.EqualFold(k, key) {
-						return BadRequest(fmt.Sprintf("duplicate field %s", quoteField(key)))
-					}
+				if err := checkKey(top.keys, top.shape, key); err != nil {
+					return err
 				}
 				top.keys = append(top.keys, key)
+				top.next = nil
+				switch {
+				case top.shape == nil:
+				case top.shape.fields != nil:
+					top.next = top.shape.fields[key]
+				case top.shape.open:
+					top.next = top.shape.elem
+				}
 			}
 			i = end
+		}
+	}
+	return nil
+}
+
+// checkKey refuses key when the object already has it in any letter case
+// (encoding/json would fill one field from both) or when the object's
+// shape has no field of exactly that name.
+func checkKey(seen []string, shape *schema, key string) error {
+	for _, k := range seen {
+		if strings.EqualFold(k, key) {
+			return BadRequest(fmt.Sprintf("duplicate field %s", quoteField(key)))
+		}
+	}
+	if shape != nil && shape.fields != nil {
+		if _, ok := shape.fields[key]; !ok {
+			return BadRequest("unknown field " + quoteField(key))
 		}
 	}
 	return nil

@@ -9,9 +9,10 @@
 // burst of Max through, then one every Window/Max.
 //
 // A failure budget counts wrong codes per identity across all of its
-// challenges: at most Max in Window, a growing delay after the third wrong
-// code in a row, and a hard stop after HardStop in a row until an operator
-// clears it. A right code ends the run of failures but not the count.
+// challenges: at most Max in Window, a growing delay once a run of wrong
+// codes is as long as one challenge allows (five), and a hard stop after
+// HardStop in a row until an operator clears it. A right code ends the run
+// of failures but not the count.
 package limits
 
 import (

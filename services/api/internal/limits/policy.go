@@ -62,6 +62,10 @@ var Defaults = Policy{
 	Failures:    BudgetRule{Max: 10, Window: time.Hour, HardStop: 100},
 }
 
+// LongestWindow is the longest window a client may set on a limit; the
+// sweeper keeps budgets at least this long.
+const LongestWindow = 30 * 24 * time.Hour
+
 // TokenFailures limits failed client authentications per source address
 // on the token endpoint.
 var TokenFailures = Rule{Max: 30, Window: time.Minute}

@@ -7,9 +7,11 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/destination"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
@@ -77,26 +79,36 @@ func (s *Service) insert(c *store.Challenge, r Request, guard store.Guard) (*sto
 // ErrNotFound, ErrAlreadyUsed, ErrLocked, ErrExpired, ErrNotResendable, a
 // *RateLimitError (cooldown or cap), or ErrUnavailable.
 func (s *Service) Resend(ctx context.Context, client *store.Client, authID string) (*store.Challenge, error) {
-	p := s.policy.For(client.Policy)
+	p, pol := s.policy.For(client.Policy), s.limits.For(client.Limits)
 	code := NewCode(p.CodeLength)
 	var outcome error
 	var updated, before store.Challenge
-	err := s.store.UpdateChallenge(authID, func(c *store.Challenge) (bool, error) {
-		outcome = s.checkResend(client.ID, c, p)
-		if outcome != nil {
-			return false, nil
-		}
-		before = *c
-		c.Generation++
-		c.Resends++
-		c.SentAt = s.now().UTC()
-		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
-		updated = *c
-		return true, nil
-	})
+	var sub limits.Subject
+	err := s.store.UpdateChallengeWithEnrollment(authID,
+		func(c *store.Challenge, _ *store.Enrollment, ctrs store.Counters) (bool, bool, error) {
+			if outcome = s.checkResend(client.ID, c, p); outcome != nil {
+				return false, false, nil
+			}
+			// A resend is one more message: it counts against the same
+			// limits as a request, the SMS pumping guard among them.
+			sub = resendSubject(c)
+			if outcome = pol.CheckRequest(ctrs, sub, s.now()); outcome != nil {
+				before = *c
+				return false, false, nil
+			}
+			before = *c
+			c.Generation++
+			c.Resends++
+			c.SentAt = s.now().UTC()
+			c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
+			updated = *c
+			return true, false, nil
+		})
 	if err := lifecycleErr(err, outcome); err != nil {
+		s.refused(&before, sub, err)
 		return nil, err
 	}
+
 	dest, err := s.data.Open(updated.SealedDestination, []byte(updated.ID))
 	if err != nil {
 		return nil, fmt.Errorf("%w: unsealing destination: %w", ErrUnavailable, err)
@@ -106,6 +118,17 @@ func (s *Service) Resend(ctx context.Context, client *store.Client, authID strin
 		return nil, errors.Join(err, s.undoResend(&before, updated.Generation))
 	}
 	return &updated, nil
+}
+
+// resendSubject is what a resend of c counts against.
+func resendSubject(c *store.Challenge) limits.Subject {
+	sub := limits.Subject{ClientID: c.ClientID, UserName: c.UserName, DestKey: c.LimitKey}
+	if number, ok := strings.CutPrefix(c.LimitKey, "phone:"); ok {
+		if ph, err := destination.ParsePhone(number, destination.PhoneOptions{}); err == nil {
+			sub.SMSRegion, sub.SMSPrefix = ph.Region, limits.SMSPrefix(ph.E164)
+		}
+	}
+	return sub
 }
 
 func (s *Service) checkResend(clientID string, c *store.Challenge, p Policy) error {

@@ -60,10 +60,10 @@ func deleteCountersTx(tx *bolt.Tx, keys []string, n *int) error {
 	return nil
 }
 
-// SweepCounters deletes up to limit counters that stale reports as no
-// longer mattering, scanning from after the key start (empty for the
-// beginning). It returns how many it deleted and the key to resume from
-// (empty when the scan reached the end).
+// SweepCounters deletes the counters that stale reports as no longer
+// mattering among up to limit keys from start (empty for the beginning).
+// It returns how many it deleted and the first key it did not look at,
+// to start the next call from (empty when the scan reached the end).
 func (s *Store) SweepCounters(start string, limit int, stale func(key string, value []byte) bool) (int, string, error) {
 	n, next := 0, ""
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -72,9 +72,6 @@ func (s *Store) SweepCounters(start string, limit int, stale func(key string, va
 		c := b.Cursor()
 		var doomed [][]byte
 		k, v := c.Seek([]byte(start))
-		if start != "" && k != nil && string(k) == start {
-			k, v = c.Next()
-		}
 		seen := 0
 		for ; k != nil; k, v = c.Next() {
 			if seen++; seen > limit {
