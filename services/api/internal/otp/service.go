@@ -293,7 +293,9 @@ func (s *Service) Validate(ctx context.Context, client *store.Client, authID, co
 	err := s.store.UpdateChallengeWithEnrollment(authID,
 		func(c *store.Challenge, e *store.Enrollment, ctrs store.Counters) (bool, bool, error) {
 			var writeC, writeE bool
-			deviceType = c.DeviceType.String()
+			if c.ClientID == client.ID { // another client's challenge must look unknown, in metrics too
+				deviceType = c.DeviceType.String()
+			}
 			writeC, writeE, outcome = s.check(client.ID, c, e, code, pol, ctrs)
 			return writeC, writeE, nil
 		})
@@ -361,6 +363,8 @@ func (s *Service) compare(c *store.Challenge, e *store.Enrollment, code string, 
 
 func resultOf(err, outcome error) string {
 	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(outcome, ErrNotFound):
+		return "not_found"
 	case err != nil:
 		return "error"
 	case outcome == nil:

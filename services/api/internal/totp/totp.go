@@ -19,6 +19,8 @@ import (
 	"image"
 	"image/draw"
 	"image/png"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,19 +130,26 @@ var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 func EncodeSecret(secret []byte) string { return b32.EncodeToString(secret) }
 
 // URI returns the otpauth:// URI of an enrollment, with issuer, account,
-// algorithm, digits and period.
+// algorithm, digits and period. Every value is escaped, so that no issuer
+// or account can add a parameter (pquerna/otp's own builder leaves "&"
+// and "=" in values).
 func URI(issuer, account string, secret []byte, p Params) (string, error) {
 	p = p.WithDefaults()
-	opts, err := p.opts()
-	if err != nil {
+	if _, err := p.opts(); err != nil {
 		return "", err
 	}
-	key, err := totp.Generate(totp.GenerateOpts{Issuer: issuer, AccountName: account, Secret: secret,
-		Period: opts.Period, Digits: opts.Digits, Algorithm: opts.Algorithm})
-	if err != nil {
-		return "", fmt.Errorf("building otpauth uri: %w", err)
-	}
-	return key.URL(), nil
+	query := "secret=" + EncodeSecret(secret) +
+		"&issuer=" + queryEscape(issuer) +
+		"&algorithm=" + strings.ToUpper(p.Algorithm) +
+		"&digits=" + strconv.Itoa(p.Digits) +
+		"&period=" + strconv.Itoa(p.Period)
+	return "otpauth://totp/" + url.PathEscape(issuer) + ":" + url.PathEscape(account) + "?" + query, nil
+}
+
+// queryEscape escapes a query value, spaces as %20 as authenticator apps
+// expect.
+func queryEscape(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
 }
 
 // QRPNG renders uri as a QR code PNG of size pixels square, inside the

@@ -1,6 +1,7 @@
 package totp
 
 import (
+	"net/url"
 	"testing"
 	"time"
 )
@@ -92,5 +93,24 @@ func TestParams_Validate(t *testing.T) {
 	}
 	if n := len(NewSecret(Defaults)); n < 20 {
 		t.Errorf("default secret is %d bytes, want at least 20 (160 bits)", n)
+	}
+}
+
+func TestURI_EscapesValues(t *testing.T) {
+	uri, err := URI("Acme&secret=JBSWY3DPEHPK3PXP&period=60", "j@doe+1", []byte("12345678901234567890"), Defaults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if len(q["secret"]) != 1 || len(q["period"]) != 1 || q.Get("period") != "30" ||
+		q.Get("issuer") != "Acme&secret=JBSWY3DPEHPK3PXP&period=60" {
+		t.Errorf("URI %s lets the issuer add parameters: %v", uri, q)
+	}
+	if _, err := QRPNG(uri, 200); err != nil {
+		t.Errorf("QR of the escaped URI: %v", err)
 	}
 }
