@@ -13,12 +13,17 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 )
 
-// Connect dials url and returns the connection and a JetStream handle. The
-// connection reconnects forever; disconnects and reconnects are logged. It
-// fails when the first dial fails.
-func Connect(url, name string, logger *slog.Logger,
+// Connect dials url, with token when it is not empty, and returns the
+// connection and a JetStream handle. The connection reconnects forever;
+// disconnects and reconnects are logged. It fails when the first dial
+// fails.
+func Connect(url, token, name string, logger *slog.Logger,
 	opts ...jetstream.JetStreamOpt) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url,
+	var auth nats.Option = func(*nats.Options) error { return nil }
+	if token != "" {
+		auth = nats.Token(token)
+	}
+	nc, err := nats.Connect(url, auth,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond),

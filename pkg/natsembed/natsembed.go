@@ -28,6 +28,8 @@ type Options struct {
 	SyncInterval time.Duration
 	// Name names the server in logs and cluster views.
 	Name string
+	// Token, when set, is required of every client.
+	Token string
 }
 
 // Start starts a server and waits until it accepts connections. It fails
@@ -45,6 +47,9 @@ func Start(o Options) (*server.Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		MaxPayload: 1 << 20,
+	}
+	if o.Token != "" {
+		opts.Authorization = o.Token
 	}
 
 	if opts.Host == "" {

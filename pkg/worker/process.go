@@ -24,6 +24,8 @@ type Common struct {
 	// NATSURL is the NATS server (MFA_NATS_URL); default
 	// nats://127.0.0.1:4222. Workers never embed one.
 	NATSURL string
+	// NATSToken authenticates to it (MFA_NATS_TOKEN); default none.
+	NATSToken string
 	// DeliveryKeys opens delivery payloads (MFA_DELIVERY_KEYS, or
 	// MFA_KEYS_FILE); required outside dev.
 	DeliveryKeys string
@@ -51,6 +53,7 @@ func LoadCommon(l *envconf.Loader, ch events.Channel) Common {
 	l.LoadKeysFile()
 	l.LoadDevKeys(c.DataDir)
 	c.NATSURL = l.String("MFA_NATS_URL", "nats://127.0.0.1:4222")
+	c.NATSToken = l.String("MFA_NATS_TOKEN", "")
 	c.DeliveryKeys = l.Required("MFA_DELIVERY_KEYS")
 	c.TemplatesDir = l.String("MFA_TEMPLATES_DIR", "")
 	c.LogLevel = l.String("MFA_LOG_LEVEL", "info")
@@ -119,7 +122,7 @@ func Serve(ctx context.Context, c Common, name string, build Builder, log *slog.
 func connect(ctx context.Context, c Common, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
 	deadline := time.Now().Add(c.StartTimeout)
 	for {
-		nc, js, err := natsconn.Connect(c.NATSURL, name, log)
+		nc, js, err := natsconn.Connect(c.NATSURL, c.NATSToken, name, log)
 		if err == nil {
 			return nc, js, nil
 		}

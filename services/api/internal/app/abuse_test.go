@@ -282,3 +282,38 @@ func TestAbuse_ForgedTokens(t *testing.T) {
 		})
 	}
 }
+
+func TestAbuse_ScopeRemovalStopsLiveTokens(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(nil)
+	tok := api.Token(id, secret, "")
+	if status, _ := api.AdminDo(http.MethodPatch, "/admin/v1/clients/"+id, map[string]any{
+		"scopes": []string{"otp:validate"}}); status != 200 {
+		t.Fatalf("update = %d", status)
+	}
+	if r := api.Do(http.MethodPost, "/v1/otp", tok, emailBody("a", "a@example.com")); r.Status != 403 {
+		t.Errorf("a token issued before otp:send was taken away = %d, want 403", r.Status)
+	}
+}
+
+func TestAbuse_IPv6RotationSharesABucket(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{"limits": map[string]any{
+		"ip": map[string]int{"max": 3, "windowSeconds": 3600}}})
+	tok := api.Token(id, secret, "")
+	limited := 0
+	for i := 0; i < 6; i++ {
+		r := api.Do(http.MethodPost, "/v1/otp", tok, map[string]any{"userName": fmt.Sprintf("v%d", i),
+			"deviceType": "TOTP", "ipAddress": fmt.Sprintf("2001:db8:1:2::%x", i+1)})
+		if r.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited != 3 {
+		t.Errorf("%d of 6 requests from one IPv6 /64 limited, want 3", limited)
+	}
+	if r := api.Do(http.MethodPost, "/v1/otp", tok, map[string]any{"userName": "z", "deviceType": "TOTP",
+		"ipAddress": "fe80::1%eth0"}); r.Status != http.StatusBadRequest {
+		t.Errorf("an address with a zone = %d, want 400", r.Status)
+	}
+}

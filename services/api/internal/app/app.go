@@ -119,7 +119,8 @@ func (a *App) openNATS(ctx context.Context) error {
 			return fmt.Errorf("MFA_NATS_LISTEN: %w", err)
 		}
 		srv, err := natsembed.Start(natsembed.Options{Host: host, Port: p, Name: "mfa-api",
-			StoreDir: filepath.Join(a.cfg.DataDir, "jetstream"), SyncInterval: a.cfg.NATSSyncInterval})
+			StoreDir: filepath.Join(a.cfg.DataDir, "jetstream"), SyncInterval: a.cfg.NATSSyncInterval,
+			Token: a.cfg.NATSToken})
 		if err != nil {
 			return fmt.Errorf("starting embedded nats: %w", err)
 		}
@@ -127,7 +128,7 @@ func (a *App) openNATS(ctx context.Context) error {
 		a.log.Info("embedded nats started", slog.String(logging.KeyAddr, url))
 	}
 
-	nc, js, err := natsconn.Connect(url, "mfa-api", a.log,
+	nc, js, err := natsconn.Connect(url, a.cfg.NATSToken, "mfa-api", a.log,
 		jetstream.WithPublishAsyncMaxPending(8192),
 		jetstream.WithPublishAsyncTimeout(a.cfg.PublishTimeout))
 	if err != nil {

@@ -50,6 +50,10 @@ type Config struct {
 	// NATSListen is the embedded server's address (MFA_NATS_LISTEN);
 	// default 127.0.0.1:4222.
 	NATSListen string
+	// NATSToken authenticates to NATS and, for the embedded server, is
+	// required of every client (MFA_NATS_TOKEN); required outside dev when
+	// the embedded server listens beyond loopback.
+	NATSToken string
 	// NATSSyncInterval is how often the embedded JetStream fsyncs
 	// (MFA_NATS_SYNC_INTERVAL); default the server's 2m; "always" (-1)
 	// fsyncs every write.
@@ -144,6 +148,7 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.TokenTTL = l.Duration("MFA_TOKEN_TTL", 15*time.Minute)
 	c.NATSURL = l.String("MFA_NATS_URL", "")
 	c.NATSListen = l.String("MFA_NATS_LISTEN", "127.0.0.1:4222")
+	c.NATSToken = l.String("MFA_NATS_TOKEN", "")
 	if l.String("MFA_NATS_SYNC_INTERVAL", "") == "always" {
 		c.NATSSyncInterval = -1
 	} else {
@@ -191,9 +196,24 @@ func (c *Config) validate() error {
 		"MFA_MAX_CODE_LIFETIME: must be 30s to 10m")
 	check(c.SweepInterval > 0, "MFA_SWEEP_INTERVAL: must be positive")
 	check(c.StreamReplicas >= 1 && c.StreamReplicas <= 5, "MFA_STREAM_REPLICAS: must be 1 to 5")
+	check(c.Dev || c.NATSURL != "" || c.NATSToken != "" || loopback(c.NATSListen),
+		"MFA_NATS_TOKEN: required when the embedded NATS server listens beyond loopback")
 	check(slices.Contains(vonagesig.Methods, c.VonageSignatureMethod),
 		"MFA_VONAGE_SIGNATURE_METHOD: must be md5hash, md5, sha1, sha256 or sha512")
 	return errors.Join(errs...)
+}
+
+// loopback reports whether a listen address is on the loopback interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func pick(dev bool, devValue, prodValue string) string {

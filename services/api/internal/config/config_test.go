@@ -53,3 +53,17 @@ func TestLoad_Malformed(t *testing.T) {
 		t.Fatalf("Load error = %v, want both malformed variables named", err)
 	}
 }
+
+func TestLoad_EmbeddedNATSBeyondLoopbackNeedsToken(t *testing.T) {
+	base := map[string]string{"MFA_DATA_DIR": t.TempDir(), "MFA_ISSUER": "https://mfa.example",
+		"MFA_ADMIN_TOKEN": "0123456789abcdef0123", "MFA_HMAC_KEYS": "h:" + strings.Repeat("A", 44),
+		"MFA_DELIVERY_KEYS": "d:" + strings.Repeat("A", 43) + "=", "MFA_DATA_KEYS": "k:" + strings.Repeat("A", 43) + "=",
+		"MFA_NATS_LISTEN": "0.0.0.0:4222"}
+	if _, err := Load(loader(base)); err == nil || !strings.Contains(err.Error(), "MFA_NATS_TOKEN") {
+		t.Fatalf("Load = %v; want MFA_NATS_TOKEN named", err)
+	}
+	base["MFA_NATS_TOKEN"] = "a-long-random-token"
+	if _, err := Load(loader(base)); err != nil {
+		t.Fatalf("with a token: %v", err)
+	}
+}

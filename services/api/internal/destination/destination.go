@@ -20,6 +20,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 	"golang.org/x/net/idna"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Errors returned by this package. Their messages are safe to show to the
@@ -125,16 +126,48 @@ func asciiDomain(domain string) (string, error) {
 		return "", err
 	}
 	ascii = strings.ToLower(ascii)
-	if !strings.Contains(ascii, ".") {
+	dot := strings.LastIndexByte(ascii, '.')
+	if dot < 0 || !validTLD(ascii[dot+1:]) {
 		return "", ErrInvalidEmail
 	}
 	return ascii, nil
 }
 
-// emailKey lowercases ASCII letters only and drops a "+tag".
+func asciiCount(s string) int {
+	n := 0
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			n++
+		}
+	}
+	return n
+}
+
+// validTLD refuses top-level labels no mail domain has: one letter, or
+// all digits (a dotted IP address).
+func validTLD(tld string) bool {
+	if len(tld) < 2 {
+		return false
+	}
+	for i := 0; i < len(tld); i++ {
+		if tld[i] < '0' || tld[i] > '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// emailKey lowercases ASCII letters only, drops a "+tag", and puts a
+// non-ASCII local part in Unicode normal form C, so that one mailbox
+// written with composed or decomposed accents counts once. A form C that
+// would turn a character into ASCII (the Kelvin sign into K) is not used:
+// a look-alike must never share the ASCII address's bucket.
 func emailKey(local string) string {
 	if i := strings.IndexByte(local, '+'); i > 0 {
 		local = local[:i]
+	}
+	if nfc := norm.NFC.String(local); asciiCount(nfc) <= asciiCount(local) {
+		local = nfc
 	}
 	b := []byte(local)
 	for i, c := range b {
@@ -145,6 +178,10 @@ func emailKey(local string) string {
 
 	return string(b)
 }
+
+// nonGeographic is libphonenumber's region of numbers that belong to no
+// country.
+const nonGeographic = "001"
 
 // Phone is a parsed number.
 type Phone struct {
@@ -194,6 +231,11 @@ func ParsePhone(s string, o PhoneOptions) (Phone, error) {
 	}
 
 	if len(o.AllowedRegions) > 0 && !containsFold(o.AllowedRegions, p.Region) {
+		return Phone{}, ErrCountry
+	}
+	// Non-geographic numbers (satellite, international networks) are a
+	// favourite of SMS pumping; only a client that lists "001" gets them.
+	if p.Region == nonGeographic && !containsFold(o.AllowedRegions, nonGeographic) {
 		return Phone{}, ErrCountry
 	}
 	return p, nil

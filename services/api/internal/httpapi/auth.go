@@ -36,12 +36,14 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireScope refuses tokens without scope.
+// requireScope refuses tokens without scope, and tokens of a client that
+// has since lost the scope (so that taking a scope away takes effect at
+// once, like disabling a client).
 func requireScope(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			p, _ := c.Get(ctxPrincipal).(*oauth.Principal)
-			if p == nil || !p.HasScope(scope) {
+			if p == nil || !p.HasScope(scope) || !clientOf(c).HasScope(scope) {
 				return errInsufficientScope
 			}
 			return next(c)

@@ -131,16 +131,15 @@ func (r *otpRequest) toRequest() (otp.Request, error) {
 		return otp.Request{}, httpio.BadRequest("locale must be a BCP 47 language tag")
 	}
 	if r.IPAddress != "" {
-		if _, err := netip.ParseAddr(r.IPAddress); err != nil {
-			return otp.Request{}, httpio.BadRequest("ipAddress must be an IPv4 or IPv6 address")
+		if a, err := netip.ParseAddr(r.IPAddress); err != nil || len(r.IPAddress) > 64 || a.Zone() != "" {
+			return otp.Request{}, httpio.BadRequest("ipAddress must be an IPv4 or IPv6 address, without a zone")
 		}
 	}
 
 	out := otp.Request{UserName: r.UserName, DeviceType: dt, Email: r.Email,
 		PhoneNumber: r.PhoneNumber, Template: r.TemplateName, Locale: r.Locale}
 	if r.IPAddress != "" {
-		addr, _ := netip.ParseAddr(r.IPAddress)
-		out.IPAddress = addr.Unmap().String()
+		out.IPAddress = ipKey(r.IPAddress)
 	}
 
 	if r.ExpiresInSeconds != nil {
@@ -163,6 +162,21 @@ func (r *otpRequest) toRequest() (otp.Request, error) {
 		return otp.Request{}, httpio.BadRequest("deviceType TOTP takes no destination or template")
 	}
 	return out, nil
+}
+
+// ipKey is the per-IP limit's key for an address: IPv4 as it is, IPv6 by
+// its /64, since one subscriber gets a whole /64 to pick addresses from,
+// and without a zone.
+func ipKey(s string) string {
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is4() {
+		return addr.String()
+	}
+	return netip.PrefixFrom(addr, 64).Masked().String()
 }
 
 // checkUserName allows 1 to 128 characters: letters, digits, marks and
@@ -299,7 +313,7 @@ type deliveryRecord struct {
 }
 
 func (s *server) resendOTP(c echo.Context) error {
-	if c.Request().ContentLength > 0 {
+	if c.Request().ContentLength != 0 { // -1 is a chunked body
 		body, err := httpio.ReadBody(c, s.MaxBody)
 		if err != nil {
 			return err

@@ -21,8 +21,11 @@ const maxDepth = 8
 // ErrTooLarge beyond that and ErrMediaType for a non-JSON content type.
 func ReadBody(c echo.Context, limit int64) ([]byte, error) {
 	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
+			return nil, ErrMediaType
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
 			return nil, ErrMediaType
 		}
 	}
@@ -227,7 +230,8 @@ func quoteField(name string) string {
 var (
 	// ErrTooLarge is returned for a body over the limit.
 	ErrTooLarge = errors.New("request body too large")
-	// ErrMediaType is returned for a body that is not application/json.
+	// ErrMediaType is returned for a body that is not application/json in
+	// UTF-8.
 	ErrMediaType = errors.New("content type must be application/json")
 )
 
