@@ -130,6 +130,8 @@ type harness struct {
 	workers []*proc
 	env     map[string]string
 	perfs   []*proc
+	// childTicks is the CPU time of the mfactl runs that have ended.
+	childTicks uint64
 }
 
 // Run runs every phase and returns the report. It fails when a phase
@@ -256,16 +258,44 @@ func (h *harness) close() error {
 func (h *harness) measured(f *report.Figures, id string, fn func() error) error {
 	h.settle()
 	before, errBefore := procstat.CPU()
+	ownBefore := h.ownTicks()
 	err := fn()
 	after, errAfter := procstat.CPU()
+	own := h.ownTicks() - ownBefore
 	if errBefore == nil && errAfter == nil {
 		if f.CPU == nil {
 			f.CPU = map[string]report.CPUShare{}
 		}
-		f.CPU[id] = report.CPUShare{Busy: procstat.BusyShare(before, after),
+		c := report.CPUShare{Busy: procstat.BusyShare(before, after),
 			Steal: procstat.StealShare(before, after)}
+		if total := after.Total - before.Total; total > 0 {
+			c.Other = max(c.Busy-float64(own)/float64(total), 0)
+		}
+		f.CPU[id] = c
 	}
 	return err
+}
+
+// ownTicks returns the CPU time, in clock ticks, used so far by this
+// process, the running mfa-api and email workers, and every mfactl that
+// has ended.
+func (h *harness) ownTicks() uint64 {
+	pids := []int{os.Getpid()}
+	if h.api != nil && !h.api.exited() {
+		pids = append(pids, h.api.pid())
+	}
+	for _, w := range h.workers {
+		if !w.exited() {
+			pids = append(pids, w.pid())
+		}
+	}
+	ticks := h.childTicks
+	for _, pid := range pids {
+		if n, err := procstat.ProcessTicks(pid); err == nil {
+			ticks += n
+		}
+	}
+	return ticks
 }
 
 // settle flushes the page cache to disk and waits, at most 30 seconds,

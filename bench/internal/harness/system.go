@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/procstat"
 	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
 )
 
@@ -143,7 +144,12 @@ func (h *harness) mfactl(ctx context.Context, admin string, args ...string) ([]b
 		"MFA_DATA_DIR=" + filepath.Join(h.dir, "mfactl")}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	if ps := cmd.ProcessState; ps != nil {
+		used := ps.UserTime() + ps.SystemTime()
+		h.childTicks += uint64(used * procstat.TicksPerSecond / time.Second)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("mfactl %v: %w: %s", args, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 

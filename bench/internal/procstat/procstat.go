@@ -158,3 +158,32 @@ func Dirty() (int64, error) {
 	}
 	return total, nil
 }
+
+// ProcessTicks returns the CPU time process pid has used, user and system
+// together, in the clock ticks of /proc/stat. It fails when the process
+// does not exist or its stat line cannot be parsed.
+func ProcessTicks(pid int) (uint64, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("procstat: %w", err)
+	}
+	// The command name may hold spaces and parentheses; fields follow the
+	// last ')': state is the first, utime the 12th and stime the 13th.
+	i := bytes.LastIndexByte(raw, ')')
+	f := strings.Fields(string(raw[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("procstat: unexpected /proc/%d/stat", pid)
+	}
+	var ticks uint64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procstat: /proc/%d/stat: %w", pid, err)
+		}
+		ticks += v
+	}
+	return ticks, nil
+}
+
+// TicksPerSecond is the clock tick rate of /proc/stat on Linux (USER_HZ).
+const TicksPerSecond = 100

@@ -57,3 +57,17 @@ func TestDirty_Reads(t *testing.T) {
 		t.Errorf("Dirty = %d, %v; want a size", n, err)
 	}
 }
+
+func TestProcessTicks_Self(t *testing.T) {
+	x := 0
+	for i := range 200_000_000 {
+		x += i
+	}
+	ticks, err := ProcessTicks(os.Getpid())
+	if err != nil || ticks == 0 {
+		t.Errorf("ProcessTicks(self) = %d, %v after busy work (%d); want some", ticks, err, x)
+	}
+	if _, err := ProcessTicks(-1); err == nil {
+		t.Error("ProcessTicks(-1) succeeded, want an error")
+	}
+}

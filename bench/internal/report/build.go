@@ -59,8 +59,8 @@ func Build(f Figures) *Report {
 	r.Rows = append(r.Rows, memoryRows(f)...)
 	for i, row := range r.Rows {
 		if c, ok := f.CPU[row.ID]; ok {
-			r.Rows[i].Measured += fmt.Sprintf(" (CPU %.0f%% busy, %.0f%% stolen)", c.Busy*100,
-				c.Steal*100)
+			r.Rows[i].Measured += fmt.Sprintf(" (CPU %.0f%% busy, %.0f%% by others; %.0f%% stolen)",
+				c.Busy*100, c.Other*100, c.Steal*100)
 		}
 	}
 
@@ -202,8 +202,9 @@ func notes(f Figures) []string {
 			"product figure at the same client count; bbolt and JetStream ceilings are " +
 			"the ones at the top, shown for the figures they bound.",
 		"CPU busy and stolen are shares of the machine's CPU time during a measurement: " +
-			"busy ran anything here (system, load generator, NATS, SMTP sink), stolen went " +
-			"to other guests of the hypervisor; where stolen is high, the figure is low.",
+			"busy ran anything here, \"by others\" is the part of it that processes the " +
+			"benchmark did not start (such as builds beside it) used, stolen went to other " +
+			"guests of the hypervisor; where either is high, the figure is low.",
 	}
 
 	if !f.Memory.Swept {

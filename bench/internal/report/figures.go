@@ -104,6 +104,9 @@ type Figures struct {
 type CPUShare struct {
 	// Busy is the share spent running anything on this machine.
 	Busy float64
+	// Other is the part of Busy spent by processes the benchmark did not
+	// start, such as builds running beside it.
+	Other float64
 	// Steal is the share the hypervisor gave to other guests.
 	Steal float64
 }
