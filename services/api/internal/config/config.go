@@ -104,6 +104,14 @@ type Config struct {
 	// VonageSignatureMethod is md5hash, md5, sha1, sha256 or sha512
 	// (MFA_VONAGE_SIGNATURE_METHOD); default sha256.
 	VonageSignatureMethod string
+	// GCPercent is the garbage collector's target (MFA_GC_PERCENT);
+	// default 400: the heap is small, so trading some of it for less GC
+	// work pays.
+	GCPercent int
+	// MemoryLimit is the soft heap limit in bytes at which the collector
+	// works harder whatever GCPercent says (MFA_MEMORY_LIMIT_MB, in MiB);
+	// default 256.
+	MemoryLimit int64
 	// DemoClient creates the dev profile's demo client and writes
 	// var/dev.env (MFA_DEMO_CLIENT); default true in dev, else false.
 	DemoClient bool
@@ -171,6 +179,8 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.BatchSize = l.Int("MFA_BATCH_SIZE", 1000)
 	c.TrustedProxies = l.CIDRs("MFA_TRUSTED_PROXIES")
 	c.DemoClient = l.Bool("MFA_DEMO_CLIENT", c.Dev)
+	c.GCPercent = l.Int("MFA_GC_PERCENT", 400)
+	c.MemoryLimit = int64(l.Int("MFA_MEMORY_LIMIT_MB", 256)) << 20
 	c.VonageSignatureSecret = l.String("MFA_VONAGE_SIGNATURE_SECRET", "")
 	c.VonageSignatureMethod = l.String("MFA_VONAGE_SIGNATURE_METHOD", "sha256")
 	if err := errors.Join(l.Err(), c.validate()); err != nil {
@@ -190,6 +200,8 @@ func (c *Config) validate() error {
 	check(len(c.AdminToken) >= 16, "MFA_ADMIN_TOKEN: must be at least 16 characters")
 	check(c.TokenTTL >= time.Minute && c.TokenTTL <= 24*time.Hour, "MFA_TOKEN_TTL: must be 1m to 24h")
 	check(c.MaxBody >= 1024, "MFA_MAX_BODY_BYTES: must be at least 1024")
+	check(c.GCPercent >= 50 && c.GCPercent <= 2000, "MFA_GC_PERCENT: must be 50 to 2000")
+	check(c.MemoryLimit >= 64<<20, "MFA_MEMORY_LIMIT_MB: must be at least 64")
 	check(c.PublishTimeout > 0, "MFA_PUBLISH_TIMEOUT: must be positive")
 	check(c.ChallengeRetention >= 0, "MFA_CHALLENGE_RETENTION: must not be negative")
 	check(c.MaxCodeLifetime >= 30*time.Second && c.MaxCodeLifetime <= 10*time.Minute,
