@@ -63,6 +63,10 @@ type App struct {
 
 	public, admin     *http.Server
 	publicLn, adminLn net.Listener
+
+	// counterCursor is where the next counter sweep starts; only the
+	// sweeper goroutine touches it.
+	counterCursor string
 }
 
 // New opens every dependency and binds both listeners; Run serves them.
@@ -369,24 +373,29 @@ func (a *App) sweepOnce(ctx context.Context, now time.Time) {
 	a.sweepCounters(ctx, now)
 }
 
-// sweepCounters scans the whole counters bucket, a batch per transaction.
+// counterSweepKeys bounds how many counters one sweep looks at. The
+// bucket can hold millions (two or more per recent user and address), so
+// each sweep goes on from where the last stopped instead of rereading all
+// of them.
+const counterSweepKeys = 10 * sweepBatch
+
+// sweepCounters looks at the next counterSweepKeys counters, a batch per
+// transaction, and deletes those that no longer matter.
 func (a *App) sweepCounters(ctx context.Context, now time.Time) {
-	total, next := 0, ""
-	for ctx.Err() == nil {
-		n, resume, err := a.store.SweepCounters(next, sweepBatch, func(_ string, v []byte) bool {
+	total := 0
+	for seen := 0; seen < counterSweepKeys && ctx.Err() == nil; seen += sweepBatch {
+		n, resume, err := a.store.SweepCounters(a.counterCursor, sweepBatch, func(_ string, v []byte) bool {
 			return counterStale(v, now)
 		})
 		if err != nil {
 			a.log.Warn("sweep failed", slog.String("what", "counters"), logging.Err(err))
 			return
 		}
-
-		total, next = total+n, resume
-		if next == "" {
-			break
+		total, a.counterCursor = total+n, resume
+		if resume == "" {
+			break // the end of the bucket: the next sweep starts over
 		}
 	}
-
 	if total > 0 {
 		a.log.Info("swept", slog.String("what", "counters"), slog.Int(logging.KeyCount, total))
 	}

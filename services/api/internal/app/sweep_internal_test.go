@@ -1,0 +1,50 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+)
+
+func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	guard := func(ctrs store.Counters) error {
+		for i := 0; i < 10; i++ {
+			if err := ctrs.Put(fmt.Sprintf("rl\x00user\x00c\x00old%d", i), limits.EncodeTime(now.Add(-time.Minute))); err != nil {
+				return err
+			}
+			if err := ctrs.Put(fmt.Sprintf("rl\x00user\x00c\x00new%d", i), limits.EncodeTime(now.Add(time.Minute))); err != nil {
+				return err
+			}
+		}
+		locked := limits.Budget{Locked: true, LastFailure: now.Add(-48 * time.Hour)}
+		return ctrs.Put("fb\x00user\x00c\x00locked", locked.Encode())
+	}
+	if err := st.CreateChallenge(&store.Challenge{ID: store.NewChallengeID(), DeviceType: store.DeviceTOTP}, guard); err != nil {
+		t.Fatal(err)
+	}
+	a := &App{store: st, log: logging.Discard()}
+	a.sweepCounters(context.Background(), now)
+	for i := 0; i < 10; i++ {
+		if v, _ := st.ReadCounter(fmt.Sprintf("rl\x00user\x00c\x00old%d", i)); v != nil {
+			t.Errorf("stale counter old%d survived", i)
+		}
+		if v, _ := st.ReadCounter(fmt.Sprintf("rl\x00user\x00c\x00new%d", i)); v == nil {
+			t.Errorf("live counter new%d was deleted", i)
+		}
+	}
+	if v, _ := st.ReadCounter("fb\x00user\x00c\x00locked"); v == nil {
+		t.Error("a hard-stopped budget was swept; only an operator may clear it")
+	}
+}
