@@ -51,8 +51,13 @@ func (m Message) Subject() string {
 
 // Part returns the decoded body part of the given media type
 // ("text/plain", "text/html"), or "" when there is none.
-func (m Message) Part(mediaType string) string {
-	msg, err := mail.ReadMessage(bytes.NewReader(m.Raw))
+func (m Message) Part(mediaType string) string { return Part(m.Raw, mediaType) }
+
+// Part returns the decoded body part of the given media type in a raw
+// message (as received after DATA), or "" when there is none or the
+// message cannot be read.
+func Part(raw []byte, mediaType string) string {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		return ""
 	}
