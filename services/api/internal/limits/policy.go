@@ -151,6 +151,13 @@ func (p Policy) requestChecks(s Subject) []check {
 	return out
 }
 
+// TODO: every request with a new user or address inserts two counters at
+// random places in the counters bucket, which makes each shared commit
+// write many scattered pages; that, not the challenge insert, is most of
+// what an OTP request costs bbolt. Packing a subject's rate and budget
+// into one record, or keeping counters in a file of their own that is not
+// fsynced on every commit, would cut it.
+//
 // CheckRequest refuses a new challenge while a failure budget of s is
 // exhausted or a rate limit is reached, and otherwise counts the request.
 // It writes nothing when it refuses, so a caller need not roll back. It

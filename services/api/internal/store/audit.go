@@ -22,6 +22,9 @@ type AuditEntry struct {
 }
 
 // AppendAudit adds an entry.
+//
+// TODO: the audit log is never pruned; add a retention setting and sweep
+// it once deployments run long enough for its size to matter.
 func (s *Store) AppendAudit(e *AuditEntry) error {
 	id := uuid.Must(uuid.NewV7())
 	return s.db.Batch(func(tx *bolt.Tx) error {
