@@ -173,7 +173,8 @@ func TestE2E_SecretRotationAndErasure(t *testing.T) {
 	s.Secret = m[1]
 	tok := s.Token()
 	id := s.Request(tok, map[string]any{"userName": "erasee", "email": "erasee@example.com", "deviceType": "EMAIL"})
-	if out := s.mustMfactl(t, "user", "erase", "--client", s.ClientID, "--user", "erasee"); !strings.Contains(out, "erased 1 challenges") {
+	out = s.mustMfactl(t, "user", "erase", "--client", s.ClientID, "--user", "erasee")
+	if !strings.Contains(out, "erased 1 challenges") {
 		t.Errorf("user erase = %s", out)
 	}
 	if status, _ := s.Call(http.MethodGet, "/v1/otp/"+id, tok, nil); status != 404 {

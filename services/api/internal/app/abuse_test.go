@@ -264,9 +264,11 @@ func TestAbuse_ForgedTokens(t *testing.T) {
 	tests := map[string]string{
 		"alg none":                  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, nil, claims(nil)),
 		"HS256 with the public key": sign(jwt.SigningMethodHS256, []byte(pub), nil, claims(nil)),
-		"missing exp":               sign(jwt.SigningMethodEdDSA, priv, nil, claims(func(c jwt.MapClaims) { delete(c, "exp") })),
-		"wrong aud":                 sign(jwt.SigningMethodEdDSA, priv, nil, claims(func(c jwt.MapClaims) { c["aud"] = "other" })),
-		"wrong typ":                 sign(jwt.SigningMethodEdDSA, priv, map[string]any{"typ": "JWT"}, claims(nil)),
+		"missing exp": sign(jwt.SigningMethodEdDSA, priv, nil,
+			claims(func(c jwt.MapClaims) { delete(c, "exp") })),
+		"wrong aud": sign(jwt.SigningMethodEdDSA, priv, nil,
+			claims(func(c jwt.MapClaims) { c["aud"] = "other" })),
+		"wrong typ": sign(jwt.SigningMethodEdDSA, priv, map[string]any{"typ": "JWT"}, claims(nil)),
 		"expired beyond leeway": sign(jwt.SigningMethodEdDSA, priv, nil, claims(func(c jwt.MapClaims) {
 			c["exp"] = time.Now().Add(-2 * time.Minute).Unix()
 		})),

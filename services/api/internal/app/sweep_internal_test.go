@@ -21,7 +21,8 @@ func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
 	now := time.Now()
 	guard := func(ctrs store.Counters) error {
 		for i := 0; i < 10; i++ {
-			if err := ctrs.Put(fmt.Sprintf("rl\x00user\x00c\x00old%d", i), limits.EncodeTime(now.Add(-time.Minute))); err != nil {
+			old := fmt.Sprintf("rl\x00user\x00c\x00old%d", i)
+			if err := ctrs.Put(old, limits.EncodeTime(now.Add(-time.Minute))); err != nil {
 				return err
 			}
 			if err := ctrs.Put(fmt.Sprintf("rl\x00user\x00c\x00new%d", i), limits.EncodeTime(now.Add(time.Minute))); err != nil {
@@ -31,7 +32,8 @@ func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
 		locked := limits.Budget{Locked: true, LastFailure: now.Add(-48 * time.Hour)}
 		return ctrs.Put("fb\x00user\x00c\x00locked", locked.Encode())
 	}
-	if err := st.CreateChallenge(&store.Challenge{ID: store.NewChallengeID(), DeviceType: store.DeviceTOTP}, guard); err != nil {
+	c := &store.Challenge{ID: store.NewChallengeID(), DeviceType: store.DeviceTOTP}
+	if err := st.CreateChallenge(c, guard); err != nil {
 		t.Fatal(err)
 	}
 	a := &App{store: st, log: logging.Discard()}

@@ -35,10 +35,12 @@ func TestAPI_TokenEndpoint(t *testing.T) {
 		bad.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("wrong secret = %d %v %s", bad.Status, bad.Header, bad.Body)
 	}
-	if r := post(grant, api.ClientID, api.Secret, "application/json"); r.Status != 400 || r.JSON["error"] != "invalid_request" {
+	r := post(grant, api.ClientID, api.Secret, "application/json")
+	if r.Status != 400 || r.JSON["error"] != "invalid_request" {
 		t.Errorf("JSON body = %d %s, want 400 invalid_request", r.Status, r.Body)
 	}
-	if r := post(url.Values{"grant_type": {"authorization_code"}}, api.ClientID, api.Secret, form); r.JSON["error"] != "unsupported_grant_type" {
+	r = post(url.Values{"grant_type": {"authorization_code"}}, api.ClientID, api.Secret, form)
+	if r.JSON["error"] != "unsupported_grant_type" {
 		t.Errorf("authorization_code = %d %s", r.Status, r.Body)
 	}
 

@@ -109,7 +109,8 @@ func TestTOTP_EnrollAndValidate(t *testing.T) {
 
 	now := awayFromStepEdge()
 	previous := codeAt(t, secret, now.Add(-30*time.Second))
-	if a := api.Do(http.MethodPost, "/v1/totp/enrollments/"+id+"/activate", tok, map[string]string{"otp": previous}); a.Status != 200 {
+	a := api.Do(http.MethodPost, "/v1/totp/enrollments/"+id+"/activate", tok, map[string]string{"otp": previous})
+	if a.Status != 200 {
 		t.Fatalf("activate with the previous step's code (none newer used) = %d %s", a.Status, a.Body)
 	}
 	if q := api.Do(http.MethodGet, "/v1/totp/enrollments/"+id+"/qr.png", tok, nil); q.Status != 404 {
@@ -231,14 +232,16 @@ func TestTOTP_Oathtool(t *testing.T) {
 		t.Fatal(err)
 	}
 	code := strings.TrimSpace(string(out))
-	if r := api.Do(http.MethodPost, "/v1/totp/enrollments/"+e.ID+"/activate", tok, map[string]string{"otp": code}); r.Status != 200 {
+	activate := map[string]string{"otp": code}
+	if r := api.Do(http.MethodPost, "/v1/totp/enrollments/"+e.ID+"/activate", tok, activate); r.Status != 200 {
 		t.Fatalf("activate with oathtool's code %s = %d %s", code, r.Status, r.Body)
 	}
 }
 
 func TestTOTP_ClientPolicy(t *testing.T) {
 	api := apitest.Start(t, nil)
-	id, secret := api.CreateClient(map[string]any{"totp": map[string]any{"algorithm": "SHA256", "digits": 8, "period": 60}})
+	id, secret := api.CreateClient(map[string]any{"totp": map[string]any{
+		"algorithm": "SHA256", "digits": 8, "period": 60}})
 	tok := api.Token(id, secret, "")
 	e := enroll(t, api, tok, "jdoe")
 	u, _ := url.Parse(e.URI)
@@ -250,7 +253,8 @@ func TestTOTP_ClientPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := api.Do(http.MethodPost, "/v1/totp/enrollments/"+e.ID+"/activate", tok, map[string]string{"otp": code}); r.Status != 200 {
+	activate := map[string]string{"otp": code}
+	if r := api.Do(http.MethodPost, "/v1/totp/enrollments/"+e.ID+"/activate", tok, activate); r.Status != 200 {
 		t.Errorf("activate with an 8-digit SHA256 code = %d %s", r.Status, r.Body)
 	}
 	if status, out := api.AdminDo(http.MethodPost, "/admin/v1/clients", map[string]any{"name": "x",

@@ -36,7 +36,8 @@ func TestParseEmail(t *testing.T) {
 			addr: "\u212Aate@example.com", key: "\u212Aate@example.com"},
 		{name: "dotted quad", in: "jon@1.2.3.4", wantErr: true},
 		{name: "one letter tld", in: "jon@example.c", wantErr: true},
-		{name: "decomposed accent keyed as composed", in: "jose\u0301@example.com", opts: EmailOptions{AllowUnicodeLocal: true},
+		{name: "decomposed accent keyed as composed", in: "jose\u0301@example.com",
+			opts: EmailOptions{AllowUnicodeLocal: true},
 			addr: "jose\u0301@example.com", key: "jos\u00e9@example.com"},
 		{name: "fullwidth not folded", in: "ｊｏｎ@example.com", opts: EmailOptions{AllowUnicodeLocal: true},
 			addr: "ｊｏｎ@example.com", key: "ｊｏｎ@example.com"},
@@ -80,9 +81,11 @@ func TestParsePhone(t *testing.T) {
 		{name: "invalid", in: "+999 1234567", wantErr: ErrInvalidPhone},
 		{name: "uk fixed line", in: "+44 20 7946 0018", wantErr: ErrPhoneType},
 		{name: "uk premium", in: "+44 909 876 5432", wantErr: ErrPhoneType},
-		{name: "region not allowed", in: "+447400123456", opts: PhoneOptions{AllowedRegions: []string{"US"}}, wantErr: ErrCountry},
+		{name: "region not allowed", in: "+447400123456", opts: PhoneOptions{AllowedRegions: []string{"US"}},
+			wantErr: ErrCountry},
 		{name: "satellite", in: "+881 6 12345678", wantErr: ErrCountry},
-		{name: "region allowed", in: "+447400123456", opts: PhoneOptions{AllowedRegions: []string{"gb"}}, want: "+447400123456"},
+		{name: "region allowed", in: "+447400123456", opts: PhoneOptions{AllowedRegions: []string{"gb"}},
+			want: "+447400123456"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -52,7 +52,8 @@ func newFixture(t testing.TB) *fixture {
 
 // forge signs claims with header overrides, using the active key unless
 // key is given.
-func (f *fixture) forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]any, claims jwt.MapClaims) string {
+func (f *fixture) forge(t *testing.T, method jwt.SigningMethod, key any, header map[string]any,
+	claims jwt.MapClaims) string {
 	t.Helper()
 	kid, priv := f.keys.signer()
 	if key == nil {

@@ -58,7 +58,8 @@ func TestSender_Send(t *testing.T) {
 	if !strings.Contains(m.Part("text/plain"), "482913") || !strings.Contains(m.Part("text/html"), "482913") {
 		t.Error("the code is missing from the text or HTML part")
 	}
-	if h := m.Header(); h.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(h.Get("From"), "no-reply@acme.example") {
+	h := m.Header()
+	if h.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(h.Get("From"), "no-reply@acme.example") {
 		t.Errorf("headers = %v", h)
 	}
 }
