@@ -66,7 +66,7 @@ func LoadCommon(l *envconf.Loader, ch events.Channel) Common {
 	def := Config{}.withDefaults()
 	c.Worker = Config{
 		Channel:         ch,
-		Concurrency:     l.Int("MFA_WORKER_CONCURRENCY", 16),
+		Concurrency:     l.Int("MFA_WORKER_CONCURRENCY", DefaultConcurrency(ch)),
 		Backoff:         l.Durations("MFA_WORKER_BACKOFF", def.Backoff),
 		MaxDeliver:      l.Int("MFA_WORKER_MAX_DELIVER", def.MaxDeliver),
 		AckWait:         l.Duration("MFA_WORKER_ACK_WAIT", def.AckWait),
@@ -78,6 +78,18 @@ func LoadCommon(l *envconf.Loader, ch events.Channel) Common {
 	l.Check("MFA_WORKER_*", c.Worker.Validate())
 
 	return c
+}
+
+// DefaultConcurrency is how many messages a worker of channel ch sends at
+// once unless MFA_WORKER_CONCURRENCY says otherwise: 64 for email, where a
+// send is a few round trips to a relay that takes many connections, and 16
+// for SMS, whose provider throttles each account to tens of messages a
+// second.
+func DefaultConcurrency(ch events.Channel) int {
+	if ch == events.ChannelEmail {
+		return 64
+	}
+	return 16
 }
 
 // Builder makes a process's Sender once NATS is connected, so that it can
