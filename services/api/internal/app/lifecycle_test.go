@@ -168,3 +168,49 @@ func historyStates(r apitest.Response) []string {
 	}
 	return out
 }
+
+func TestAPI_DeliveryHistoryKeepsTheNewestInOrder(t *testing.T) {
+	api := apitest.Start(t, nil)
+	tok := api.Token(api.ClientID, api.Secret, "")
+	authID := create(t, api, tok, map[string]any{"userName": "jdoe", "deviceType": "EMAIL",
+		"email": "jdoe@example.com"})
+	const n = 40
+	base := time.Now().UTC()
+	// Published newest first, all at once: the API may apply them in any
+	// order and must still keep the 32 newest, oldest first.
+	for attempt := n; attempt >= 1; attempt-- {
+		st := events.Status{AuthID: authID, ClientID: api.ClientID, Channel: events.ChannelEmail,
+			Generation: 1, State: events.StateFailed, Attempt: attempt,
+			At: base.Add(time.Duration(attempt) * time.Millisecond)}
+		if attempt == n {
+			st.State = events.StateSent
+		}
+		data, _ := st.Marshal()
+		msg := nats.NewMsg(events.ChannelEmail.StatusSubject())
+		msg.Data = data
+		if _, err := api.JS.PublishMsg(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r := api.Do(http.MethodGet, "/v1/otp/"+authID, tok, nil)
+		hist, _ := r.JSON["deliveryHistory"].([]any)
+		if len(hist) == 32 && hist[0].(map[string]any)["attempt"] == float64(n-31) {
+			for i, h := range hist {
+				if got := h.(map[string]any)["attempt"]; got != float64(n-31+i) {
+					t.Fatalf("entry %d has attempt %v, want %d: %s", i, got, n-31+i, r.Body)
+				}
+			}
+			if d := r.JSON["delivery"].(map[string]any); d["state"] != "sent" {
+				t.Errorf("delivery state = %v, want sent", d["state"])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history never held attempts %d to %d: %s", n-31, n, r.Body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -41,15 +42,35 @@ func ConsumeStatus(ctx context.Context, js jetstream.JetStream, sink StatusSink,
 			continue
 		}
 
-		for m := range batch.Messages() {
-			handleStatus(m, sink, log)
-		}
+		applyBatch(batch.Messages(), sink, log)
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			log.Debug("status fetch ended", logging.Err(err))
 		}
 	}
 
 	return nil
+}
+
+// statusWriters is how many statuses are applied at once; their writes
+// share the store's commits.
+const statusWriters = 64
+
+// applyBatch applies the statuses of one fetch concurrently and returns
+// once every one is acked or naked. Order does not matter: a challenge's
+// history is kept sorted by time.
+func applyBatch(msgs <-chan jetstream.Msg, sink StatusSink, log *slog.Logger) {
+	slots := make(chan struct{}, statusWriters)
+	var wg sync.WaitGroup
+	for m := range msgs {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			handleStatus(m, sink, log)
+		}()
+	}
+	wg.Wait()
 }
 
 func handleStatus(m jetstream.Msg, sink StatusSink, log *slog.Logger) {

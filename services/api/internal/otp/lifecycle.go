@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -208,7 +207,6 @@ func (s *Service) ApplyStatus(st events.Status) error {
 		}
 		c.AddDelivery(store.DeliveryRecord{Generation: st.Generation, Replay: st.Replay, State: st.State,
 			Attempt: st.Attempt, ProviderID: st.ProviderID, Reason: st.Reason, Error: st.Error, At: st.At})
-		slices.SortStableFunc(c.Deliveries, func(a, b store.DeliveryRecord) int { return a.At.Compare(b.At) })
 		return true, nil
 	})
 	if errors.Is(err, store.ErrNotFound) {

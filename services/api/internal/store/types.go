@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -166,9 +167,14 @@ func (c *Challenge) Live(now time.Time) bool {
 	return c.State == ChallengePending && !c.Locked() && !c.Expired(now)
 }
 
-// AddDelivery appends a history entry, dropping the oldest beyond a bound.
+// AddDelivery adds a history entry in time order, however late it
+// arrives, dropping the oldest beyond a bound.
 func (c *Challenge) AddDelivery(r DeliveryRecord) {
-	c.Deliveries = append(c.Deliveries, r)
+	i := len(c.Deliveries)
+	for i > 0 && c.Deliveries[i-1].At.After(r.At) {
+		i--
+	}
+	c.Deliveries = slices.Insert(c.Deliveries, i, r)
 	if n := len(c.Deliveries); n > maxHistory {
 		c.Deliveries = append(c.Deliveries[:0], c.Deliveries[n-maxHistory:]...)
 	}
