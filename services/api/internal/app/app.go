@@ -373,17 +373,19 @@ func (a *App) sweepOnce(ctx context.Context, now time.Time) {
 	a.sweepCounters(ctx, now)
 }
 
-// counterSweepKeys bounds how many counters one sweep looks at. The
-// bucket can hold millions (two or more per recent user and address), so
-// each sweep goes on from where the last stopped instead of rereading all
-// of them.
-const counterSweepKeys = 10 * sweepBatch
+// counterSweepTime bounds how long one sweep spends on counters. The
+// bucket can hold millions (two or more per recent user and address);
+// reading them is cheap and only those found stale cost a write, so a
+// sweep normally reaches the end of the bucket, and one that runs out of
+// time goes on from where it stopped the next time.
+const counterSweepTime = 5 * time.Second
 
-// sweepCounters looks at the next counterSweepKeys counters, a batch per
-// transaction, and deletes those that no longer matter.
+// sweepCounters deletes the counters that no longer matter, a batch per
+// transaction, until the end of the bucket or counterSweepTime.
 func (a *App) sweepCounters(ctx context.Context, now time.Time) {
 	total := 0
-	for seen := 0; seen < counterSweepKeys && ctx.Err() == nil; seen += sweepBatch {
+	deadline := time.Now().Add(counterSweepTime)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
 		n, resume, err := a.store.SweepCounters(a.counterCursor, sweepBatch, func(_ string, v []byte) bool {
 			return counterStale(v, now)
 		})

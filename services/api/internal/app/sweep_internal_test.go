@@ -50,3 +50,38 @@ func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
 		t.Error("a hard-stopped budget was swept; only an operator may clear it")
 	}
 }
+
+func TestSweepCounters_ReachesTheEndOfALargeBucket(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	const stale = 12 * sweepBatch
+	guard := func(ctrs store.Counters) error {
+		for i := range stale {
+			if err := ctrs.Put(fmt.Sprintf("rl\x00dest\x00c\x00%08d", i), limits.EncodeTime(now.Add(-time.Minute))); err != nil {
+				return err
+			}
+		}
+		return ctrs.Put("rl\x00dest\x00c\x00zz-live", limits.EncodeTime(now.Add(time.Minute)))
+	}
+	if err := st.CreateChallenge(&store.Challenge{ID: store.NewChallengeID(), DeviceType: store.DeviceTOTP}, guard); err != nil {
+		t.Fatal(err)
+	}
+
+	a := &App{store: st, log: logging.Discard()}
+	a.sweepCounters(context.Background(), now)
+	for _, i := range []int{0, stale / 2, stale - 1} {
+		if v, _ := st.ReadCounter(fmt.Sprintf("rl\x00dest\x00c\x00%08d", i)); v != nil {
+			t.Errorf("stale counter %d of %d survived one sweep", i, stale)
+		}
+	}
+	if v, _ := st.ReadCounter("rl\x00dest\x00c\x00zz-live"); v == nil {
+		t.Error("the live counter was deleted")
+	}
+	if a.counterCursor != "" {
+		t.Errorf("sweep stopped at %q, not at the end", a.counterCursor)
+	}
+}

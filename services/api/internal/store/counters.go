@@ -63,37 +63,46 @@ func deleteCountersTx(tx *bolt.Tx, keys []string, n *int) error {
 // SweepCounters deletes the counters that stale reports as no longer
 // mattering among up to limit keys from start (empty for the beginning).
 // It returns how many it deleted and the first key it did not look at,
-// to start the next call from (empty when the scan reached the end).
+// to start the next call from (empty when the scan reached the end). The
+// keys are read in a read-only transaction, so a scan that finds nothing
+// to delete costs no commit; those found are checked again before they
+// are deleted, since a request may have counted one in between.
 func (s *Store) SweepCounters(start string, limit int, stale func(key string, value []byte) bool) (int, string, error) {
-	n, next := 0, ""
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		n, next = 0, ""
-		b := tx.Bucket(bucketCounters)
-		c := b.Cursor()
-		var doomed [][]byte
-		k, v := c.Seek([]byte(start))
+	var doomed [][]byte
+	next := ""
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketCounters).Cursor()
 		seen := 0
-		for ; k != nil; k, v = c.Next() {
+		for k, v := c.Seek([]byte(start)); k != nil; k, v = c.Next() {
 			if seen++; seen > limit {
 				next = string(k)
 				break
 			}
-
 			if stale(string(k), v) {
 				doomed = append(doomed, bytes.Clone(k))
 			}
 		}
-
-		for _, key := range doomed {
-			if err := b.Delete(key); err != nil {
-				return err
-			}
-		}
-
-		n = len(doomed)
 		return nil
 	})
+	if err != nil || len(doomed) == 0 {
+		return 0, next, err
+	}
 
+	n := 0
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bucketCounters)
+		for _, k := range doomed {
+			if v := b.Get(k); v == nil || !stale(string(k), v) {
+				continue
+			}
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
 	return n, next, err
 }
 
