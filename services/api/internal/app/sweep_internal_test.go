@@ -13,11 +13,7 @@ import (
 )
 
 func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	now := time.Now()
 	guard := func(ctrs store.Counters) error {
 		for i := 0; i < 10; i++ {
@@ -25,7 +21,8 @@ func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
 			if err := ctrs.Put(old, limits.EncodeTime(now.Add(-time.Minute))); err != nil {
 				return err
 			}
-			if err := ctrs.Put(fmt.Sprintf("rl\x00user\x00c\x00new%d", i), limits.EncodeTime(now.Add(time.Minute))); err != nil {
+			live := fmt.Sprintf("rl\x00user\x00c\x00new%d", i)
+			if err := ctrs.Put(live, limits.EncodeTime(now.Add(time.Minute))); err != nil {
 				return err
 			}
 		}
@@ -52,22 +49,20 @@ func TestSweepCounters_DeletesOnlyStale(t *testing.T) {
 }
 
 func TestSweepCounters_ReachesTheEndOfALargeBucket(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	now := time.Now()
 	const stale = 12 * sweepBatch
 	guard := func(ctrs store.Counters) error {
 		for i := range stale {
-			if err := ctrs.Put(fmt.Sprintf("rl\x00dest\x00c\x00%08d", i), limits.EncodeTime(now.Add(-time.Minute))); err != nil {
+			key := fmt.Sprintf("rl\x00dest\x00c\x00%08d", i)
+			if err := ctrs.Put(key, limits.EncodeTime(now.Add(-time.Minute))); err != nil {
 				return err
 			}
 		}
 		return ctrs.Put("rl\x00dest\x00c\x00zz-live", limits.EncodeTime(now.Add(time.Minute)))
 	}
-	if err := st.CreateChallenge(&store.Challenge{ID: store.NewChallengeID(), DeviceType: store.DeviceTOTP}, guard); err != nil {
+	c := &store.Challenge{ID: store.NewChallengeID(), DeviceType: store.DeviceTOTP}
+	if err := st.CreateChallenge(c, guard); err != nil {
 		t.Fatal(err)
 	}
 
@@ -84,4 +79,16 @@ func TestSweepCounters_ReachesTheEndOfALargeBucket(t *testing.T) {
 	if a.counterCursor != "" {
 		t.Errorf("sweep stopped at %q, not at the end", a.counterCursor)
 	}
+}
+
+// openStore opens a store in a temporary directory, closed when the test
+// ends.
+func openStore(t *testing.T) *store.Store {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
