@@ -5,6 +5,8 @@ package natsembed
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -33,7 +35,8 @@ type Options struct {
 }
 
 // Start starts a server and waits until it accepts connections. It fails
-// with ErrNotReady, or an error from the server's option checks.
+// when the port is taken, with ErrNotReady, or with an error from the
+// server's option checks.
 func Start(o Options) (*server.Server, error) {
 	if o.StoreDir == "" {
 		return nil, errors.New("natsembed: StoreDir is required")
@@ -63,6 +66,9 @@ func Start(o Options) (*server.Server, error) {
 	} else if o.SyncInterval > 0 {
 		opts.SyncInterval = o.SyncInterval
 	}
+	if err := probe(opts.Host, opts.Port); err != nil {
+		return nil, err
+	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsembed: %w", err)
@@ -74,4 +80,19 @@ func Start(o Options) (*server.Server, error) {
 	}
 
 	return srv, nil
+}
+
+// probe fails when the client port cannot be listened on, which the server
+// itself would only report as never becoming ready.
+func probe(host string, port int) error {
+	if port == server.RANDOM_PORT {
+		return nil
+	}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("natsembed: cannot listen on %s (is another NATS server or mfa-api running?): %w",
+			addr, err)
+	}
+	return l.Close()
 }
