@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -217,13 +219,23 @@ func jsonKind(goKind string) string {
 	}
 }
 
+// maxQuotedField bounds a quoted field name in an error message.
+const maxQuotedField = 48
+
 // quoteField quotes a field name from the request, cut short so that an
-// error never echoes much of the caller's input.
+// error never echoes much of the caller's input. The bound applies to the
+// quoted form, since escaping a control byte takes four.
 func quoteField(name string) string {
-	if len(name) > 40 {
-		name = name[:40] + "…"
+	q := strconv.Quote(name)
+	if len(q) <= maxQuotedField {
+		return q
 	}
-	return fmt.Sprintf("%q", name)
+	name = name[:min(len(name), maxQuotedField)]
+	for q = strconv.Quote(name + "…"); len(q) > maxQuotedField; q = strconv.Quote(name + "…") {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	return q
 }
 
 // Errors returned by ReadBody.
