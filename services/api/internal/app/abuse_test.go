@@ -319,3 +319,33 @@ func TestAbuse_IPv6RotationSharesABucket(t *testing.T) {
 		t.Errorf("an address with a zone = %d, want 400", r.Status)
 	}
 }
+
+// Requests that create nothing (an idempotent repeat, a reused key, a
+// failure budget's refusal) count against no rate limit.
+func TestAbuse_RequestsThatCreateNothingCountNothing(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{
+		"limits": map[string]any{"user": map[string]int{"max": 2, "windowSeconds": 3600}},
+	})
+	tok := api.Token(id, secret, "")
+	body := emailBody("jdoe", "jon@example.com")
+	first := withKey(api, tok, "k1", body)
+	if first.Status != 201 {
+		t.Fatalf("first request = %d %s", first.Status, first.Body)
+	}
+	for range 3 {
+		if r := withKey(api, tok, "k1", body); r.Status != 201 || r.JSON["authId"] != first.JSON["authId"] {
+			t.Fatalf("repeat = %d %s; want the first challenge", r.Status, r.Body)
+		}
+		if r := withKey(api, tok, "k1", emailBody("jdoe", "other@example.com")); r.Status != 422 {
+			t.Fatalf("reused key = %d %s; want 422", r.Status, r.Body)
+		}
+	}
+
+	if r := api.Do(http.MethodPost, "/v1/otp", tok, emailBody("jdoe", "jon@example.com")); r.Status != 201 {
+		t.Fatalf("second new challenge of a user allowed 2 = %d %s; repeats must not count", r.Status, r.Body)
+	}
+	if r := api.Do(http.MethodPost, "/v1/otp", tok, emailBody("jdoe", "jon@example.com")); r.Status != 429 {
+		t.Errorf("third new challenge of a user allowed 2 = %d %s; want 429", r.Status, r.Body)
+	}
+}

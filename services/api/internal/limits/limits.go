@@ -1,8 +1,11 @@
 // Package limits decides rate limits and failure budgets. It holds the
-// policy and the arithmetic; the state lives in the store's counters
-// bucket, read and written inside the same transaction as the request it
-// guards, so a refused request leaves nothing behind and a restart resets
-// nothing.
+// policy and the arithmetic; the state lives in the store. Failure budgets
+// are read and written inside the transaction of the request or
+// validation they guard. Rate counters are charged all-or-none just
+// before the request's transaction, in the store's write-behind counters,
+// and refunded when the request is then refused or fails, so a refused
+// request leaves nothing behind; a restart resets nothing, and a crash at
+// most the last second of counting.
 //
 // Rate limits use the generic cell rate algorithm (GCRA): each key keeps
 // one "theoretical arrival time". A rule of Max requests per Window lets a

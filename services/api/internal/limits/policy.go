@@ -151,51 +151,83 @@ func (p Policy) requestChecks(s Subject) []check {
 	return out
 }
 
-// TODO: every request with a new user or address inserts two counters at
-// random places in the counters bucket, so each shared commit writes many
-// scattered pages. On the machine the benchmark ran on, the commit's two
-// fsyncs bound the rate rather than its page count (the OTP path measured
-// no faster with the counters left out), so they stay in the challenge's
-// transaction; on a disk with fast fsync, packing a subject's rate and
-// budget into one record would write fewer pages.
-//
-// CheckRequest refuses a new challenge while a failure budget of s is
-// exhausted or a rate limit is reached, and otherwise counts the request.
-// It writes nothing when it refuses, so a caller need not roll back. It
-// fails with an *Exceeded (for the budget, Limit is "failures"), the
-// longest wait when several limits refuse.
-func (p Policy) CheckRequest(ctrs Counters, s Subject, now time.Time) error {
-	if err := p.CheckBudgets(ctrs, s, now); err != nil {
-		return err
-	}
-	type update struct {
-		key string
-		tat time.Time
-	}
-	var refused *Exceeded
-	var updates []update
-	for _, c := range p.requestChecks(s) {
-		tat, err := DecodeTime(ctrs.Get(c.key))
-		if err != nil {
-			return err
-		}
-		next, wait, ok := Allow(tat, now, c.rule)
-		switch {
-		case !ok && (refused == nil || wait > refused.Wait):
-			refused = &Exceeded{Limit: c.name, Wait: wait}
-		case ok:
-			updates = append(updates, update{c.key, next})
+// Rates holds rate counters outside the request's transaction (the
+// store's write-behind counters).
+type Rates interface {
+	// Apply passes the values at keys (nil for none) to fn, which may
+	// replace them; the replacements are kept when fn returns nil, and no
+	// other Apply sees the keys in between.
+	Apply(keys []string, fn func(vals [][]byte) error) error
+}
+
+// Charge is what ChargeRequest counted, to be refunded when the request
+// is not carried out after all.
+type Charge struct {
+	rates     Rates
+	keys      []string
+	intervals []time.Duration
+}
+
+// ChargeRequest counts a request of s against its rate limits at now, all
+// or none: when a limit refuses, nothing is counted and the error is an
+// *Exceeded naming the limit with the longest wait. It checks no failure
+// budget; CheckBudgets does, in the request's transaction.
+func (p Policy) ChargeRequest(r Rates, s Subject, now time.Time) (Charge, error) {
+	checks := p.requestChecks(s)
+	ch := Charge{rates: r, keys: make([]string, len(checks)), intervals: make([]time.Duration, len(checks))}
+	for i, c := range checks {
+		ch.keys[i] = c.key
+		if c.rule.Enabled() {
+			ch.intervals[i] = c.rule.Window / time.Duration(c.rule.Max)
 		}
 	}
-	if refused != nil {
-		return refused
-	}
-	for _, u := range updates {
-		if err := ctrs.Put(u.key, EncodeTime(u.tat)); err != nil {
-			return err
+
+	err := r.Apply(ch.keys, func(vals [][]byte) error {
+		var refused *Exceeded
+		for i, c := range checks {
+			tat, err := DecodeTime(vals[i])
+			if err != nil {
+				return err
+			}
+			next, wait, ok := Allow(tat, now, c.rule)
+			switch {
+			case !ok && (refused == nil || wait > refused.Wait):
+				refused = &Exceeded{Limit: c.name, Wait: wait}
+			case ok && c.rule.Enabled():
+				vals[i] = EncodeTime(next)
+			}
 		}
+		if refused != nil {
+			return refused
+		}
+		return nil
+	})
+	if err != nil {
+		return Charge{}, err
 	}
-	return nil
+	return ch, nil
+}
+
+// Refund takes back what the charge counted. GCRA is linear, so moving
+// each arrival time back by one interval undoes one request even when
+// others were counted since. A zero Charge refunds nothing.
+func (ch Charge) Refund() error {
+	if ch.rates == nil {
+		return nil
+	}
+	return ch.rates.Apply(ch.keys, func(vals [][]byte) error {
+		for i, d := range ch.intervals {
+			if d == 0 || vals[i] == nil {
+				continue
+			}
+			tat, err := DecodeTime(vals[i])
+			if err != nil {
+				return err
+			}
+			vals[i] = EncodeTime(tat.Add(-d))
+		}
+		return nil
+	})
 }
 
 // CheckBudgets refuses while any failure budget of s is exhausted.

@@ -79,19 +79,48 @@ func (s *Service) insert(c *store.Challenge, r Request, guard store.Guard) (*sto
 // *RateLimitError (cooldown or cap), or ErrUnavailable.
 func (s *Service) Resend(ctx context.Context, client *store.Client, authID string) (*store.Challenge, error) {
 	p, pol := s.policy.For(client.Policy), s.limits.For(client.Limits)
+	// A resend is one more message: it counts against the same limits as
+	// a request, the SMS pumping guard among them. The rates are charged
+	// before the transaction, from the challenge as it was read, and
+	// refunded unless the resend goes through.
+	first, err := s.store.GetChallenge(authID)
+	if err != nil {
+		return nil, lifecycleErr(err, nil)
+	}
+	if err := s.checkResend(client.ID, first, p); err != nil {
+		return nil, err
+	}
+	sub := resendSubject(first)
+	charge, err := s.charge(pol, sub, s.now())
+	if err != nil {
+		s.refused(first, sub, err)
+		return nil, err
+	}
+
+	updated, err := s.resend(ctx, client, authID, p, pol, sub)
+	if err != nil {
+		if rerr := s.refund(charge); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return nil, err
+	}
+	return updated, nil
+}
+
+// resend is Resend once the rates are charged: it replaces the code in
+// one transaction, checking the challenge and the failure budgets again,
+// and publishes the new code.
+func (s *Service) resend(ctx context.Context, client *store.Client, authID string, p Policy,
+	pol limits.Policy, sub limits.Subject) (*store.Challenge, error) {
 	code := NewCode(p.CodeLength)
 	var outcome error
 	var updated, before store.Challenge
-	var sub limits.Subject
 	err := s.store.UpdateChallengeWithEnrollment(authID,
 		func(c *store.Challenge, _ *store.Enrollment, ctrs store.Counters) (bool, bool, error) {
 			if outcome = s.checkResend(client.ID, c, p); outcome != nil {
 				return false, false, nil
 			}
-			// A resend is one more message: it counts against the same
-			// limits as a request, the SMS pumping guard among them.
-			sub = resendSubject(c)
-			if outcome = pol.CheckRequest(ctrs, sub, s.now()); outcome != nil {
+			if outcome = pol.CheckBudgets(ctrs, sub, s.now()); outcome != nil {
 				before = *c
 				return false, false, nil
 			}

@@ -131,7 +131,12 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		subject.SMSRegion, subject.SMSPrefix = dest.region, limits.SMSPrefix(dest.address)
 	}
 	pol, now := s.limits.For(client.Limits), c.CreatedAt
-	guard := func(ctrs store.Counters) error { return pol.CheckRequest(ctrs, subject, now) }
+	charge, err := s.charge(pol, subject, now)
+	if err != nil {
+		s.refused(c, subject, err)
+		return nil, err
+	}
+	guard := func(ctrs store.Counters) error { return pol.CheckBudgets(ctrs, subject, now) }
 	code := ""
 	if c.DeviceType != store.DeviceTOTP {
 		code = NewCode(p.CodeLength)
@@ -139,14 +144,14 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 	}
 
 	prev, err := s.insert(c, r, guard)
-	if err != nil {
+	if err != nil || prev != nil {
 		s.refused(c, subject, err)
-		return nil, err
+		if rerr := s.refund(charge); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+		return prev, err
 	}
 
-	if prev != nil {
-		return prev, nil
-	}
 	if c.DeviceType == store.DeviceTOTP {
 		return c, nil
 	}
@@ -154,11 +159,54 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		Code: code, Destination: dest.address, UserName: c.UserName,
 	}); err != nil {
 		s.metrics.Request(c.DeviceType.String(), "unavailable")
-		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID))
+		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID), s.refund(charge))
 	}
 	s.metrics.Request(c.DeviceType.String(), "created")
 
 	return c, nil
+}
+
+// charge counts a request of subject against its rate limits. When one
+// refuses while a failure budget is also exhausted, the budget's refusal
+// is returned, as the transaction would have: it is the one that lasts.
+func (s *Service) charge(pol limits.Policy, subject limits.Subject, now time.Time) (limits.Charge, error) {
+	ch, err := pol.ChargeRequest(s.store.Rates(), subject, now)
+	switch {
+	case err == nil:
+		return ch, nil
+	case !errors.Is(err, limits.ErrLimited):
+		return ch, fmt.Errorf("%w: counting request: %w", ErrUnavailable, err)
+	}
+	if budget := pol.CheckBudgets(storedCounters{s.store}, subject, now); budget != nil {
+		if errors.Is(budget, limits.ErrLimited) {
+			return ch, budget
+		}
+		return ch, fmt.Errorf("%w: reading failure budget: %w", ErrUnavailable, budget)
+	}
+	return ch, err
+}
+
+// refund takes back a charge for a request that was not carried out.
+func (s *Service) refund(ch limits.Charge) error {
+	if err := ch.Refund(); err != nil {
+		return fmt.Errorf("refunding rate limits: %w", err)
+	}
+	return nil
+}
+
+// storedCounters reads counters outside a transaction, for checks that
+// write nothing.
+type storedCounters struct{ st *store.Store }
+
+// Get returns the counter at key, or nil also when it cannot be read.
+func (c storedCounters) Get(key string) []byte {
+	v, _ := c.st.ReadCounter(key)
+	return v
+}
+
+// Put refuses: these counters are read-only.
+func (storedCounters) Put(string, []byte) error {
+	return errors.New("otp: counters are read-only here")
 }
 
 // refused logs and counts a request a limit turned down.

@@ -34,13 +34,15 @@ func (c Counters) Put(key string, value []byte) error {
 // rolls the whole transaction back.
 type Guard func(ctrs Counters) error
 
-// DeleteCounters deletes the counters at keys and returns how many
-// existed.
+// DeleteCounters deletes the counters at keys, in memory and in the
+// bucket, and returns how many existed.
 func (s *Store) DeleteCounters(keys []string) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		n = 0
-		return deleteCountersTx(tx, keys, &n)
+	err := s.rates.deleting(func() []string { return keys }, func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			n = 0
+			return deleteCountersTx(tx, keys, &n)
+		})
 	})
 	return n, err
 }
@@ -106,8 +108,12 @@ func (s *Store) SweepCounters(start string, limit int, stale func(key string, va
 	return n, next, err
 }
 
-// ReadCounter returns a copy of the counter at key, or nil.
+// ReadCounter returns a copy of the counter at key, or nil, whether it is
+// held in memory or only in the bucket.
 func (s *Store) ReadCounter(key string) ([]byte, error) {
+	if v, ok := s.rates.peek(key); ok {
+		return v, nil
+	}
 	var out []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		out = bytes.Clone(tx.Bucket(bucketCounters).Get([]byte(key)))

@@ -22,16 +22,20 @@ type Erased struct {
 // is an operator's tool, not a request path.
 func (s *Store) EraseUser(clientID, userName string, counterKeys func(destKeys []string) []string) (Erased, error) {
 	var out Erased
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		out = Erased{}
-		dests, err := eraseChallenges(tx, clientID, userName, &out)
-		if err != nil {
-			return err
-		}
-		if err := eraseEnrollments(tx, clientID, userName, &out); err != nil {
-			return err
-		}
-		return deleteCountersTx(tx, counterKeys(dests), &out.Counters)
+	var keys []string
+	err := s.rates.deleting(func() []string { return keys }, func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			out = Erased{}
+			dests, err := eraseChallenges(tx, clientID, userName, &out)
+			if err != nil {
+				return err
+			}
+			if err := eraseEnrollments(tx, clientID, userName, &out); err != nil {
+				return err
+			}
+			keys = counterKeys(dests)
+			return deleteCountersTx(tx, keys, &out.Counters)
+		})
 	})
 
 	return out, err

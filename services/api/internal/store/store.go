@@ -53,11 +53,18 @@ type Options struct {
 	MaxBatchDelay time.Duration
 	// NoSync skips fsync on commit; for benchmarks of the ceiling only.
 	NoSync bool
+	// RateFlush is how often changed rate counters are written; default
+	// DefaultRateFlush.
+	RateFlush time.Duration
+	// OnFlushError, when set, is told when writing rate counters failed;
+	// they are tried again at the next flush.
+	OnFlushError func(error)
 }
 
 // Store is the bbolt-backed state of mfa-api. It is safe for concurrent use.
 type Store struct {
-	db *bolt.DB
+	db    *bolt.DB
+	rates *Rates
 }
 
 // Open opens or creates the store file at path (mode 0600, parent created
@@ -96,11 +103,11 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("creating buckets: %w", err), db.Close())
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, rates: newRates(db, o.RateFlush, o.OnFlushError)}, nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close writes the rate counters held in memory and closes the file.
+func (s *Store) Close() error { return errors.Join(s.rates.close(), s.db.Close()) }
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.db.Path() }
