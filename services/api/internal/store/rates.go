@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +38,9 @@ type Rates struct {
 
 	mu sync.Mutex
 	m  map[string]*rateEntry
+	// onDisk has every key the bucket may hold; keys it has not are not
+	// read from the bucket.
+	onDisk *presence
 	// seq numbers the changes; epoch counts the times entries were
 	// dropped, so that a load that raced with a drop is done again.
 	seq, epoch uint64
@@ -53,7 +57,7 @@ type rateEntry struct {
 	changed uint64
 }
 
-func newRates(db *bolt.DB, every time.Duration, onError func(error)) *Rates {
+func newRates(db *bolt.DB, every time.Duration, onError func(error)) (*Rates, error) {
 	if every <= 0 {
 		every = DefaultRateFlush
 	}
@@ -62,8 +66,15 @@ func newRates(db *bolt.DB, every time.Duration, onError func(error)) *Rates {
 	}
 	r := &Rates{db: db, m: map[string]*rateEntry{}, onError: onError,
 		stop: make(chan struct{}), done: make(chan struct{})}
+	err := db.View(func(tx *bolt.Tx) error {
+		r.onDisk = scanPresence(tx)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: reading counter keys: %w", err)
+	}
 	go r.run(every)
-	return r
+	return r, nil
 }
 
 // run flushes every interval until close.
@@ -147,9 +158,16 @@ func (r *Rates) cached(keys []string) bool {
 func (r *Rates) load(keys []string) error {
 	var missing []string
 	for _, k := range keys {
-		if r.m[k] == nil {
+		switch {
+		case r.m[k] != nil:
+		case !r.onDisk.mayHave(k):
+			r.m[k] = &rateEntry{}
+		default:
 			missing = append(missing, k)
 		}
+	}
+	if len(missing) == 0 {
+		return nil
 	}
 	epoch := r.epoch
 	r.mu.Unlock()
@@ -195,6 +213,7 @@ func (r *Rates) flush() error {
 	for k, e := range r.m {
 		if e.changed != 0 {
 			writes = append(writes, write{k, e.val, e.changed})
+			r.onDisk.add(k)
 		}
 	}
 	r.mu.Unlock()
@@ -222,8 +241,21 @@ func (r *Rates) flush() error {
 		done += len(chunk)
 	}
 
+	var rebuilt *presence
+	if r.onDisk.full() {
+		// Safe without r.mu: only flushes add keys, and r.flushMu is held.
+		err := r.db.View(func(tx *bolt.Tx) error {
+			rebuilt = scanPresence(tx)
+			return nil
+		})
+		failed = errors.Join(failed, err)
+	}
+
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if rebuilt != nil {
+		r.onDisk = rebuilt
+	}
 	for _, w := range writes[:done] {
 		if e := r.m[w.key]; e != nil && e.changed == w.changed {
 			e.changed = 0

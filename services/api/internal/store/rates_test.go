@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -169,3 +170,67 @@ var errRefused = errorString("refused")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
+
+func TestPresence_NoFalseNoAndFewFalseYes(t *testing.T) {
+	p := newPresence(10_000)
+	for i := range 10_000 {
+		p.add(fmt.Sprintf("rl\x00user\x00c\x00in%d", i))
+	}
+	for i := range 10_000 {
+		if k := fmt.Sprintf("rl\x00user\x00c\x00in%d", i); !p.mayHave(k) {
+			t.Fatalf("added key %q reported absent", k)
+		}
+	}
+	wrong := 0
+	for i := range 10_000 {
+		if p.mayHave(fmt.Sprintf("rl\x00user\x00c\x00out%d", i)) {
+			wrong++
+		}
+	}
+	if wrong > 300 {
+		t.Errorf("%d of 10000 keys never added reported present; want about 1 %%", wrong)
+	}
+}
+
+// A counter in the bucket from before the store opened is read, and so
+// is one flushed after the key filter was rebuilt for growing past its
+// size.
+func TestRates_ReadsWhatTheBucketHeld(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mfa.db")
+	s, err := Open(path, Options{RateFlush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketCounters).Put([]byte("rl\x00old"), binary.BigEndian.AppendUint64(nil, 41))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err = Open(path, Options{RateFlush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	bump(t, s.Rates(), "rl\x00old")
+	for i := range presenceMin + 10 {
+		bump(t, s.Rates(), fmt.Sprintf("rl\x00many\x00%d", i))
+	}
+	if err := s.Rates().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Rates().onDisk.full() {
+		t.Error("the key filter was not rebuilt once it held more keys than it was sized for")
+	}
+	bump(t, s.Rates(), "rl\x00old", "rl\x00many\x007")
+	if v, _ := s.ReadCounter("rl\x00old"); binary.BigEndian.Uint64(v) != 43 {
+		t.Errorf("counter stored before opening = %d; want 43", binary.BigEndian.Uint64(v))
+	}
+	if v, _ := s.ReadCounter("rl\x00many\x007"); binary.BigEndian.Uint64(v) != 2 {
+		t.Errorf("counter flushed before the rebuild = %d; want 2", binary.BigEndian.Uint64(v))
+	}
+}

@@ -103,7 +103,11 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("creating buckets: %w", err), db.Close())
 	}
-	return &Store{db: db, rates: newRates(db, o.RateFlush, o.OnFlushError)}, nil
+	rates, err := newRates(db, o.RateFlush, o.OnFlushError)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return &Store{db: db, rates: rates}, nil
 }
 
 // Close writes the rate counters held in memory and closes the file.
