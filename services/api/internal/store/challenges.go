@@ -50,7 +50,7 @@ func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 			return nil
 		}
 		if guard != nil {
-			if refused = guard(Counters{b: tx.Bucket(bucketCounters)}); refused != nil {
+			if refused = guard(s.counters(tx)); refused != nil {
 				return nil
 			}
 		}

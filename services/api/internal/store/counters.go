@@ -14,10 +14,21 @@ import (
 // transaction. It is only valid during the call it is passed to.
 type Counters struct {
 	b *bolt.Bucket
+	// rates knows which keys the bucket may hold, so that a key never
+	// written (most failure budgets: few users ever type a wrong code) is
+	// not looked up.
+	rates *Rates
+}
+
+func (s *Store) counters(tx *bolt.Tx) Counters {
+	return Counters{b: tx.Bucket(bucketCounters), rates: s.rates}
 }
 
 // Get returns a copy of the value at key, or nil.
 func (c Counters) Get(key string) []byte {
+	if !c.rates.mayHold(key) {
+		return nil
+	}
 	v := c.b.Get([]byte(key))
 	if v == nil {
 		return nil
@@ -27,6 +38,7 @@ func (c Counters) Get(key string) []byte {
 
 // Put stores value at key.
 func (c Counters) Put(key string, value []byte) error {
+	c.rates.holds(key)
 	return c.b.Put([]byte(key), value)
 }
 

@@ -221,7 +221,7 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 			}
 		}
 
-		writeC, writeE, err := fn(&c, e, Counters{b: tx.Bucket(bucketCounters)})
+		writeC, writeE, err := fn(&c, e, s.counters(tx))
 		if err != nil {
 			return err
 		}

@@ -60,7 +60,7 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 		}
 
 		if guard != nil {
-			if outcome = guard(Counters{b: tx.Bucket(bucketCounters)}); outcome != nil {
+			if outcome = guard(s.counters(tx)); outcome != nil {
 				return nil
 			}
 		}

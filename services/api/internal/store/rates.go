@@ -39,8 +39,10 @@ type Rates struct {
 	mu sync.Mutex
 	m  map[string]*rateEntry
 	// onDisk has every key the bucket may hold; keys it has not are not
-	// read from the bucket.
-	onDisk *presence
+	// read from the bucket. sinceScan collects the keys other writers
+	// add while it is being rebuilt from the bucket.
+	onDisk    *presence
+	sinceScan []string
 	// seq numbers the changes; epoch counts the times entries were
 	// dropped, so that a load that raced with a drop is done again.
 	seq, epoch uint64
@@ -129,6 +131,23 @@ func (r *Rates) Apply(keys []string, fn func(vals [][]byte) error) error {
 		}
 	}
 	return nil
+}
+
+// mayHold reports whether the counters bucket may hold key.
+func (r *Rates) mayHold(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.onDisk.mayHave(key)
+}
+
+// holds records that a transaction writes key to the counters bucket.
+func (r *Rates) holds(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onDisk.add(key)
+	if r.sinceScan != nil {
+		r.sinceScan = append(r.sinceScan, key)
+	}
 }
 
 // peek returns a copy of the counter at key if it is in memory.
@@ -242,20 +261,24 @@ func (r *Rates) flush() error {
 	}
 
 	var rebuilt *presence
-	if r.onDisk.full() {
-		// Safe without r.mu: only flushes add keys, and r.flushMu is held.
-		err := r.db.View(func(tx *bolt.Tx) error {
-			rebuilt = scanPresence(tx)
-			return nil
-		})
+	r.mu.Lock()
+	full := r.onDisk.full()
+	r.mu.Unlock()
+	if full {
+		var err error
+		rebuilt, err = r.rescan()
 		failed = errors.Join(failed, err)
 	}
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rebuilt != nil {
+		for _, k := range r.sinceScan {
+			rebuilt.add(k)
+		}
 		r.onDisk = rebuilt
 	}
+	r.sinceScan = nil
 	for _, w := range writes[:done] {
 		if e := r.m[w.key]; e != nil && e.changed == w.changed {
 			e.changed = 0
@@ -268,6 +291,29 @@ func (r *Rates) flush() error {
 	}
 	r.epoch++
 	return failed
+}
+
+// rescan builds a new key filter from the bucket. Its read transaction
+// begins while no write transaction runs, so it sees every key added to
+// the old filter by a transaction that committed; keys added later are
+// collected in r.sinceScan for the caller to add.
+func (r *Rates) rescan() (*presence, error) {
+	var rtx *bolt.Tx
+	err := r.db.Update(func(*bolt.Tx) error {
+		r.mu.Lock()
+		r.sinceScan = []string{}
+		r.mu.Unlock()
+		var err error
+		rtx, err = r.db.Begin(false)
+		return err
+	})
+	if rtx != nil {
+		defer func() { _ = rtx.Rollback() }()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: rescanning counter keys: %w", err)
+	}
+	return scanPresence(rtx), nil
 }
 
 // deleting writes every changed counter, runs fn, which deletes counters
