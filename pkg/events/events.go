@@ -206,7 +206,7 @@ func (d *Delivery) Expired(now time.Time) bool { return !now.Before(d.ExpiresAt)
 // Marshal encodes d for publishing.
 func (d *Delivery) Marshal() ([]byte, error) {
 	d.Version = SchemaVersion
-	return json.Marshal(d)
+	return appendDelivery(make([]byte, 0, 640), d)
 }
 
 // UnmarshalDelivery decodes a published delivery. It fails with ErrSchema.
