@@ -47,9 +47,10 @@ type Rates struct {
 	// dropped, so that a load that raced with a drop is done again.
 	seq, epoch uint64
 
-	onError func(error)
-	stop    chan struct{}
-	done    chan struct{}
+	onError  func(error)
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 // rateEntry is a counter in memory. changed is the seq of its latest
@@ -96,9 +97,10 @@ func (r *Rates) run(every time.Duration) {
 	}
 }
 
-// close stops the flusher and writes what is left.
+// close stops the flusher and writes what is left. Calls after the first
+// only write.
 func (r *Rates) close() error {
-	close(r.stop)
+	r.stopOnce.Do(func() { close(r.stop) })
 	<-r.done
 	return r.Flush()
 }
