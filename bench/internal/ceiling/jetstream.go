@@ -80,6 +80,9 @@ func JetStream(ctx context.Context, o JetStreamOptions) (JetStreamResult, error)
 	return res, errors.Join(runErr, delErr)
 }
 
+// stallWait is how long a publish waits for room in a full window.
+const stallWait = 5 * time.Second
+
 // publishAll publishes for o.Duration while a collector counts acks.
 func publishAll(ctx context.Context, js jetstream.JetStream, o JetStreamOptions) (JetStreamResult, error) {
 	payload := make([]byte, o.Size)
@@ -105,7 +108,9 @@ func publishAll(ctx context.Context, js jetstream.JetStream, o JetStreamOptions)
 	for i := 0; time.Now().Before(deadline) && ctx.Err() == nil; i++ {
 		msg := &nats.Msg{Subject: "bench.ceiling", Data: payload, Header: nats.Header{}}
 		msg.Header.Set(jetstream.MsgIDHeader, "ceiling."+strconv.Itoa(i))
-		f, err := js.PublishMsgAsync(msg)
+		// A full window waits for acks: on a busy machine they can take
+		// longer than the library's default stall wait of 200 ms.
+		f, err := js.PublishMsgAsync(msg, jetstream.WithStallWait(stallWait))
 		if err != nil {
 			pubErr = fmt.Errorf("ceiling: publishing: %w", err)
 			break
