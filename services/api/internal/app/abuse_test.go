@@ -349,3 +349,30 @@ func TestAbuse_RequestsThatCreateNothingCountNothing(t *testing.T) {
 		t.Errorf("third new challenge of a user allowed 2 = %d %s; want 429", r.Status, r.Body)
 	}
 }
+
+// A repeat of an idempotent request gets the first challenge even once
+// the limits refuse new ones, and a reused key is still told apart.
+func TestAbuse_IdempotentRepeatPassesAFullLimit(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{
+		"limits": map[string]any{"user": map[string]int{"max": 1, "windowSeconds": 3600}},
+	})
+	tok := api.Token(id, secret, "")
+	body := emailBody("jdoe", "jon@example.com")
+	first := withKey(api, tok, "k1", body)
+	if first.Status != 201 {
+		t.Fatalf("first request = %d %s", first.Status, first.Body)
+	}
+	if r := api.Do(http.MethodPost, "/v1/otp", tok, body); r.Status != 429 {
+		t.Fatalf("a new request past the limit = %d %s; want 429", r.Status, r.Body)
+	}
+	if r := withKey(api, tok, "k1", body); r.Status != 201 || r.JSON["authId"] != first.JSON["authId"] {
+		t.Errorf("repeat past the limit = %d %s; want 201 with the first authId", r.Status, r.Body)
+	}
+	if r := withKey(api, tok, "k1", emailBody("jdoe", "other@example.com")); r.Status != 422 {
+		t.Errorf("reused key past the limit = %d %s; want 422", r.Status, r.Body)
+	}
+	if n := len(api.Deliveries()); n != 1 {
+		t.Errorf("%d delivery events; want the first request's only", n)
+	}
+}

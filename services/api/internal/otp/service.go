@@ -133,6 +133,11 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 	pol, now := s.limits.For(client.Limits), c.CreatedAt
 	charge, err := s.charge(pol, subject, now)
 	if err != nil {
+		// A repeat of an idempotent request gets its first answer, even
+		// once the limits would refuse a new one.
+		if prev, ok, perr := s.repeated(client, r, now); ok {
+			return prev, perr
+		}
 		s.refused(c, subject, err)
 		return nil, err
 	}
@@ -184,6 +189,30 @@ func (s *Service) charge(pol limits.Policy, subject limits.Subject, now time.Tim
 		return ch, fmt.Errorf("%w: reading failure budget: %w", ErrUnavailable, budget)
 	}
 	return ch, err
+}
+
+// repeated reports whether r repeats an earlier idempotent request (the
+// first challenge is returned) or reuses its key for another request
+// (ErrIdempotencyReused).
+func (s *Service) repeated(client *store.Client, r Request, now time.Time) (*store.Challenge, bool, error) {
+	if r.IdempotencyKey == "" {
+		return nil, false, nil
+	}
+	var replayed *store.Replayed
+	switch err := s.store.EarlierUse(client.ID, r.IdempotencyKey, r.BodyHash, now, IdempotencyWindow); {
+	case err == nil:
+		return nil, false, nil
+	case errors.As(err, &replayed):
+		prev, err := s.store.GetChallenge(replayed.AuthID)
+		if err != nil {
+			return nil, true, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return prev, true, nil
+	case errors.Is(err, store.ErrIdempotencyConflict):
+		return nil, true, ErrIdempotencyReused
+	default:
+		return nil, true, fmt.Errorf("%w: reading idempotency key: %w", ErrUnavailable, err)
+	}
 }
 
 // refund takes back a charge for a request that was not carried out.

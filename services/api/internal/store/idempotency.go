@@ -82,6 +82,21 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 	return outcome
 }
 
+// EarlierUse reports, without writing, what CreateChallengeOnce would find
+// for key: a *Replayed for the same request, ErrIdempotencyConflict for
+// another, or nil when the key is free.
+func (s *Store) EarlierUse(clientID, key string, bodyHash []byte, now time.Time, window time.Duration) error {
+	var found error
+	err := s.db.View(func(tx *bolt.Tx) error {
+		found = earlier(tx, tx.Bucket(bucketIdempotency).Get(idemKey(clientID, key)), now, bodyHash, window)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return found
+}
+
 // earlier reports a live earlier use of an idempotency key: a *Replayed
 // for the same request, ErrIdempotencyConflict for another.
 func earlier(tx *bolt.Tx, raw []byte, now time.Time, bodyHash []byte, window time.Duration) error {
