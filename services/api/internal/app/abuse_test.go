@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -374,5 +376,37 @@ func TestAbuse_IdempotentRepeatPassesAFullLimit(t *testing.T) {
 	}
 	if n := len(api.Deliveries()); n != 1 {
 		t.Errorf("%d delivery events; want the first request's only", n)
+	}
+}
+
+// Requests racing for the last places of a limit get exactly as many as
+// it allows, and a refused one stores and sends nothing.
+func TestAbuse_ParallelRequestsGetExactlyTheLimit(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{
+		"limits": map[string]any{"user": map[string]int{"max": 5, "windowSeconds": 3600}},
+	})
+	tok := api.Token(id, secret, "")
+	var created, limited atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			r := api.Do(http.MethodPost, "/v1/otp", tok, emailBody("jdoe", fmt.Sprintf("jon%d@example.com", i)))
+			switch r.Status {
+			case 201:
+				created.Add(1)
+			case 429:
+				limited.Add(1)
+			default:
+				t.Errorf("request %d = %d %s", i, r.Status, r.Body)
+			}
+		})
+	}
+	wg.Wait()
+	if created.Load() != 5 || limited.Load() != 35 {
+		t.Errorf("40 parallel requests: %d created, %d limited; want 5 and 35", created.Load(), limited.Load())
+	}
+	if n, d := api.Challenges(), len(api.Deliveries()); n != 5 || d != 5 {
+		t.Errorf("%d challenges stored and %d deliveries published; want 5 of each", n, d)
 	}
 }
