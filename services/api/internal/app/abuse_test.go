@@ -410,3 +410,26 @@ func TestAbuse_ParallelRequestsGetExactlyTheLimit(t *testing.T) {
 		t.Errorf("%d challenges stored and %d deliveries published; want 5 of each", n, d)
 	}
 }
+
+// Two copies of an idempotent request sent at once, when the limit has
+// one place left, both get the one challenge.
+func TestAbuse_IdempotentTwinsShareTheLastPlace(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{
+		"limits": map[string]any{"user": map[string]int{"max": 1, "windowSeconds": 3600}},
+	})
+	tok := api.Token(id, secret, "")
+	for round := range 10 {
+		body := emailBody(fmt.Sprintf("u%d", round), fmt.Sprintf("jon%d@example.com", round))
+		var rs [2]apitest.Response
+		var wg sync.WaitGroup
+		for i := range 2 {
+			wg.Go(func() { rs[i] = withKey(api, tok, fmt.Sprintf("k%d", round), body) })
+		}
+		wg.Wait()
+		if rs[0].Status != 201 || rs[1].Status != 201 || rs[0].JSON["authId"] != rs[1].JSON["authId"] {
+			t.Errorf("round %d: twins = %d %s and %d %s; want one challenge twice", round,
+				rs[0].Status, rs[0].Body, rs[1].Status, rs[1].Body)
+		}
+	}
+}

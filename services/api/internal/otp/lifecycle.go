@@ -97,21 +97,21 @@ func (s *Service) Resend(ctx context.Context, client *store.Client, authID strin
 		return nil, err
 	}
 
-	updated, err := s.resend(ctx, client, authID, p, pol, sub)
-	if err != nil {
+	updated, published, err := s.resend(ctx, client, authID, p, pol, sub)
+	if err != nil && !published {
 		if rerr := s.refund(charge); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
-		return nil, err
 	}
-	return updated, nil
+	return updated, err
 }
 
 // resend is Resend once the rates are charged: it replaces the code in
 // one transaction, checking the challenge and the failure budgets again,
-// and publishes the new code.
+// and publishes the new code. The bool reports that a publish was tried,
+// so that the new code may be on its way even if it failed.
 func (s *Service) resend(ctx context.Context, client *store.Client, authID string, p Policy,
-	pol limits.Policy, sub limits.Subject) (*store.Challenge, error) {
+	pol limits.Policy, sub limits.Subject) (*store.Challenge, bool, error) {
 	code := NewCode(p.CodeLength)
 	var outcome error
 	var updated, before store.Challenge
@@ -134,18 +134,18 @@ func (s *Service) resend(ctx context.Context, client *store.Client, authID strin
 		})
 	if err := lifecycleErr(err, outcome); err != nil {
 		s.refused(&before, sub, err)
-		return nil, err
+		return nil, false, err
 	}
 
 	dest, err := s.data.Open(updated.SealedDestination, []byte(updated.ID))
 	if err != nil {
-		return nil, fmt.Errorf("%w: unsealing destination: %w", ErrUnavailable, err)
+		return nil, false, fmt.Errorf("%w: unsealing destination: %w", ErrUnavailable, err)
 	}
 	secret := events.Secret{Code: code, Destination: string(dest), UserName: updated.UserName}
 	if err := s.publish(ctx, client, &updated, 0, secret); err != nil {
-		return nil, errors.Join(err, s.undoResend(&before, updated.Generation))
+		return nil, true, errors.Join(err, s.undoResend(&before, updated.Generation))
 	}
-	return &updated, nil
+	return &updated, true, nil
 }
 
 // resendSubject is what a resend of c counts against.

@@ -50,6 +50,7 @@ type Service struct {
 	metrics   *metrics.Metrics
 	log       *slog.Logger
 	now       func() time.Time
+	keys      *keyLocks
 }
 
 // Deps are what a Service needs.
@@ -81,7 +82,7 @@ func NewService(d Deps) *Service {
 	if d.Limits == (limits.Policy{}) {
 		d.Limits = limits.Defaults
 	}
-	return &Service{store: d.Store, hasher: d.Hasher, data: d.DataKeys, delivery: d.Delivery,
+	return &Service{keys: newKeyLocks(), store: d.Store, hasher: d.Hasher, data: d.DataKeys, delivery: d.Delivery,
 		pub: d.Publisher, templates: d.Templates, totp: d.TOTP, policy: d.Policy, limits: d.Limits,
 		metrics: d.Metrics, log: d.Logger, now: d.Now}
 }
@@ -119,6 +120,9 @@ type target struct {
 // *InputError, ErrDeviceType, ErrTemplate, ErrExpiry, ErrIdempotencyReused
 // or ErrUnavailable (nothing is left stored).
 func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (*store.Challenge, error) {
+	if r.IdempotencyKey != "" {
+		defer s.keys.lock(client.ID, r.IdempotencyKey)()
+	}
 	p := s.policy.For(client.Policy)
 	c, dest, err := s.prepare(client, p, r)
 	if err != nil {
@@ -163,8 +167,10 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 	if err := s.publish(ctx, client, c, 0, events.Secret{
 		Code: code, Destination: dest.address, UserName: c.UserName,
 	}); err != nil {
+		// The charge stays: after a timeout the event may be stored and
+		// sent all the same.
 		s.metrics.Request(c.DeviceType.String(), "unavailable")
-		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID), s.refund(charge))
+		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID))
 	}
 	s.metrics.Request(c.DeviceType.String(), "created")
 

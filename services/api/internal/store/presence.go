@@ -47,12 +47,18 @@ func (p *presence) probes(key string, fn func(word int, mask uint64) bool) {
 	}
 }
 
+// add records key. Only a key that sets a new bit counts towards the
+// capacity, so that keys written again and again do not fill it.
 func (p *presence) add(key string) {
+	fresh := false
 	p.probes(key, func(w int, m uint64) bool {
+		fresh = fresh || p.bits[w]&m == 0
 		p.bits[w] |= m
 		return true
 	})
-	p.added++
+	if fresh {
+		p.added++
+	}
 }
 
 func (p *presence) mayHave(key string) bool {

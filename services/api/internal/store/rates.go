@@ -295,27 +295,26 @@ func (r *Rates) flush() error {
 	return failed
 }
 
-// rescan builds a new key filter from the bucket. Its read transaction
-// begins while no write transaction runs, so it sees every key added to
-// the old filter by a transaction that committed; keys added later are
-// collected in r.sinceScan for the caller to add.
+// rescan builds a new key filter from the bucket. Keys written from the
+// time it starts are collected in r.sinceScan for the caller to add; an
+// empty write transaction then waits out the writers that added keys
+// before, so the read transaction that follows sees all of those.
 func (r *Rates) rescan() (*presence, error) {
-	var rtx *bolt.Tx
-	err := r.db.Update(func(*bolt.Tx) error {
-		r.mu.Lock()
-		r.sinceScan = []string{}
-		r.mu.Unlock()
-		var err error
-		rtx, err = r.db.Begin(false)
-		return err
-	})
-	if rtx != nil {
-		defer func() { _ = rtx.Rollback() }()
+	r.mu.Lock()
+	r.sinceScan = []string{}
+	r.mu.Unlock()
+	var p *presence
+	err := r.db.Update(func(*bolt.Tx) error { return nil })
+	if err == nil {
+		err = r.db.View(func(tx *bolt.Tx) error {
+			p = scanPresence(tx)
+			return nil
+		})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: rescanning counter keys: %w", err)
 	}
-	return scanPresence(rtx), nil
+	return p, nil
 }
 
 // deleting writes every changed counter, runs fn, which deletes counters

@@ -181,6 +181,12 @@ func TestPresence_NoFalseNoAndFewFalseYes(t *testing.T) {
 			t.Fatalf("added key %q reported absent", k)
 		}
 	}
+	for range 100_000 {
+		p.add("rl\x00user\x00c\x00in7")
+	}
+	if p.full() {
+		t.Error("one key added again and again filled the filter")
+	}
 	wrong := 0
 	for i := range 10_000 {
 		if p.mayHave(fmt.Sprintf("rl\x00user\x00c\x00out%d", i)) {
