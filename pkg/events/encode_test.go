@@ -16,6 +16,23 @@ func sampleDelivery() Delivery {
 		SMSMaxSegments: 2, CreatedAt: at, ExpiresAt: at.Add(5 * time.Minute), Sealed: []byte{0, 1, 2, 250, 251}}
 }
 
+// sameAsEncodingJSON fails t unless the encoder writes d as encoding/json
+// does.
+func sameAsEncodingJSON(t *testing.T, d *Delivery) {
+	t.Helper()
+	want, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := appendDelivery(nil, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("encoded\n%s\nencoding/json\n%s", got, want)
+	}
+}
+
 // The hand-written encoder writes what encoding/json writes.
 func TestMarshal_SameBytesAsEncodingJSON(t *testing.T) {
 	full := sampleDelivery()
@@ -26,19 +43,7 @@ func TestMarshal_SameBytesAsEncodingJSON(t *testing.T) {
 	odd.Locale, odd.Brand, odd.Sealed = "", Brand{}, []byte{}
 	odd.CreatedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for name, d := range map[string]Delivery{"full": full, "bare": bare, "odd": odd} {
-		t.Run(name, func(t *testing.T) {
-			want, err := json.Marshal(&d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := appendDelivery(nil, &d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("encoded\n%s\nencoding/json\n%s", got, want)
-			}
-		})
+		t.Run(name, func(t *testing.T) { sameAsEncodingJSON(t, &d) })
 	}
 }
 
@@ -62,17 +67,7 @@ func FuzzMarshal(f *testing.F) {
 		d := sampleDelivery()
 		d.Template, d.AppName, d.Sender.FromAddress, d.Locale, d.Sealed = template, app, from, locale, sealed
 		d.Brand.PrimaryColor = app
-		want, err := json.Marshal(&d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := appendDelivery(nil, &d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("encoded\n%s\nencoding/json\n%s", got, want)
-		}
+		sameAsEncodingJSON(t, &d)
 	})
 }
 

@@ -322,14 +322,21 @@ func TestAbuse_IPv6RotationSharesABucket(t *testing.T) {
 	}
 }
 
+// userLimited starts the API with a client allowed perHour requests per
+// user an hour, and returns a token of it.
+func userLimited(t *testing.T, perHour int) (*apitest.API, string) {
+	t.Helper()
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{
+		"limits": map[string]any{"user": map[string]int{"max": perHour, "windowSeconds": 3600}},
+	})
+	return api, api.Token(id, secret, "")
+}
+
 // Requests that create nothing (an idempotent repeat, a reused key, a
 // failure budget's refusal) count against no rate limit.
 func TestAbuse_RequestsThatCreateNothingCountNothing(t *testing.T) {
-	api := apitest.Start(t, nil)
-	id, secret := api.CreateClient(map[string]any{
-		"limits": map[string]any{"user": map[string]int{"max": 2, "windowSeconds": 3600}},
-	})
-	tok := api.Token(id, secret, "")
+	api, tok := userLimited(t, 2)
 	body := emailBody("jdoe", "jon@example.com")
 	first := withKey(api, tok, "k1", body)
 	if first.Status != 201 {
@@ -355,11 +362,7 @@ func TestAbuse_RequestsThatCreateNothingCountNothing(t *testing.T) {
 // A repeat of an idempotent request gets the first challenge even once
 // the limits refuse new ones, and a reused key is still told apart.
 func TestAbuse_IdempotentRepeatPassesAFullLimit(t *testing.T) {
-	api := apitest.Start(t, nil)
-	id, secret := api.CreateClient(map[string]any{
-		"limits": map[string]any{"user": map[string]int{"max": 1, "windowSeconds": 3600}},
-	})
-	tok := api.Token(id, secret, "")
+	api, tok := userLimited(t, 1)
 	body := emailBody("jdoe", "jon@example.com")
 	first := withKey(api, tok, "k1", body)
 	if first.Status != 201 {
@@ -382,11 +385,7 @@ func TestAbuse_IdempotentRepeatPassesAFullLimit(t *testing.T) {
 // Requests racing for the last places of a limit get exactly as many as
 // it allows, and a refused one stores and sends nothing.
 func TestAbuse_ParallelRequestsGetExactlyTheLimit(t *testing.T) {
-	api := apitest.Start(t, nil)
-	id, secret := api.CreateClient(map[string]any{
-		"limits": map[string]any{"user": map[string]int{"max": 5, "windowSeconds": 3600}},
-	})
-	tok := api.Token(id, secret, "")
+	api, tok := userLimited(t, 5)
 	var created, limited atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 40 {
@@ -414,11 +413,7 @@ func TestAbuse_ParallelRequestsGetExactlyTheLimit(t *testing.T) {
 // Two copies of an idempotent request sent at once, when the limit has
 // one place left, both get the one challenge.
 func TestAbuse_IdempotentTwinsShareTheLastPlace(t *testing.T) {
-	api := apitest.Start(t, nil)
-	id, secret := api.CreateClient(map[string]any{
-		"limits": map[string]any{"user": map[string]int{"max": 1, "windowSeconds": 3600}},
-	})
-	tok := api.Token(id, secret, "")
+	api, tok := userLimited(t, 1)
 	for round := range 10 {
 		body := emailBody(fmt.Sprintf("u%d", round), fmt.Sprintf("jon%d@example.com", round))
 		var rs [2]apitest.Response

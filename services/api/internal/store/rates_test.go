@@ -45,6 +45,20 @@ func inBucket(t testing.TB, s *Store, key string) uint64 {
 	return n
 }
 
+// reopen closes s and opens its file again, flushing only at Close.
+func reopen(t *testing.T, s *Store) *Store {
+	t.Helper()
+	path := s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path, Options{RateFlush: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestRates_WrittenBehindAndAtClose(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "mfa.db")
 	s, err := Open(path, Options{RateFlush: time.Hour})
@@ -59,14 +73,7 @@ func TestRates_WrittenBehindAndAtClose(t *testing.T) {
 	if v, _ := s.ReadCounter("rl\x00a"); v == nil || binary.BigEndian.Uint64(v) != 2 {
 		t.Errorf("ReadCounter = %v; want 2 from memory", v)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err = Open(path, Options{RateFlush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s)
 	defer s.Close()
 	if a, b := inBucket(t, s, "rl\x00a"), inBucket(t, s, "rl\x00b"); a != 2 || b != 1 {
 		t.Errorf("after close and reopen the bucket holds a=%d b=%d; want 2 and 1", a, b)
@@ -213,14 +220,7 @@ func TestRates_ReadsWhatTheBucketHeld(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err = Open(path, Options{RateFlush: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = reopen(t, s)
 	defer s.Close()
 	bump(t, s.Rates(), "rl\x00old")
 	for i := range presenceMin + 10 {
