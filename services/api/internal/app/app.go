@@ -187,7 +187,7 @@ func (a *App) buildServices() error {
 	a.tokens = oauth.NewTokens(oauth.Config{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience,
 		TTL: a.cfg.TokenTTL}, a.keys, a.clients)
 	a.totp = totp.NewService(a.store, dataKeys, totp.Settings{}, nil)
-	pub := delivery.NewPublisher(a.js, a.cfg.PublishTimeout)
+	pub := delivery.NewPublisher(a.js)
 	a.metrics = metrics.New()
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,

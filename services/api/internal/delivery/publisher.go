@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,19 +21,18 @@ var ErrTimeout = errors.New("delivery: publish not acknowledged in time")
 // wait for their acks at once over one connection. It is safe for
 // concurrent use.
 type Publisher struct {
-	js      jetstream.JetStream
-	timeout time.Duration
+	js jetstream.JetStream
 }
 
-// NewPublisher returns a publisher that waits up to timeout for each ack.
-// js should be created with jetstream.WithPublishAsyncTimeout set to the
-// same timeout, so that abandoned acks are cleaned up.
-func NewPublisher(js jetstream.JetStream, timeout time.Duration) *Publisher {
-	return &Publisher{js: js, timeout: timeout}
+// NewPublisher returns a publisher on js, which must be created with
+// jetstream.WithPublishAsyncTimeout: that timeout is what bounds the wait
+// for each ack.
+func NewPublisher(js jetstream.JetStream) *Publisher {
+	return &Publisher{js: js}
 }
 
 // Publish sends d with its deterministic Nats-Msg-Id and waits for the
-// stream's ack. It fails with ErrTimeout, ctx's error, or JetStream's.
+// stream's ack. It fails with ErrTimeout or JetStream's error.
 func (p *Publisher) Publish(ctx context.Context, d *events.Delivery) error {
 	data, err := d.Marshal()
 	if err != nil {
@@ -49,20 +47,18 @@ func (p *Publisher) PublishRaw(ctx context.Context, subject, msgID string, data 
 	return p.publish(ctx, subject, msgID, data, hdr)
 }
 
-func (p *Publisher) publish(ctx context.Context, subject, msgID string, data []byte, hdr nats.Header) error {
-	msg := nats.NewMsg(subject)
+// publish sends the message and waits for its ack or the publish timeout.
+// ctx is not consulted: a caller that goes away must not abandon a publish
+// half done, as the event may already be stored.
+func (p *Publisher) publish(_ context.Context, subject, msgID string, data []byte, hdr nats.Header) error {
+	h := make(nats.Header, len(hdr)+3)
 	for k, v := range hdr {
-		msg.Header[k] = v
+		h[k] = v
 	}
-	msg.Data = data
-	msg.Header.Set(events.HeaderMsgID, msgID)
-	msg.Header.Set(events.HeaderSchema, "1")
-
-	// A caller that goes away must not abandon a publish half done: the
-	// event may already be stored, and the challenge must then stay.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.timeout)
-	defer cancel()
-	fut, err := p.js.PublishMsgAsync(msg, jetstream.WithExpectStream(events.StreamDelivery))
+	h[events.HeaderMsgID] = []string{msgID}
+	h[events.HeaderSchema] = []string{"1"}
+	h[jetstream.ExpectedStreamHeader] = []string{events.StreamDelivery}
+	fut, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: data})
 	if err != nil {
 		return fmt.Errorf("publishing %s: %w", subject, err)
 	}
@@ -70,11 +66,9 @@ func (p *Publisher) publish(ctx context.Context, subject, msgID string, data []b
 	case <-fut.Ok():
 		return nil
 	case err := <-fut.Err():
-		return fmt.Errorf("publishing %s: %w", subject, err)
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
 			return ErrTimeout
 		}
-		return ctx.Err()
+		return fmt.Errorf("publishing %s: %w", subject, err)
 	}
 }

@@ -194,7 +194,12 @@ func benchOTP(ctx context.Context, r *runner, args []string) error {
 		return err
 	}
 
-	res, err := loadgen.Run(ctx, "otp", f.opts, loadgen.CreateOTP(client, f.url, tokens, o))
+	scenario, err := loadgen.CreateOTP(client, f.url, tokens, o)
+	if err != nil {
+		return err
+	}
+
+	res, err := loadgen.Run(ctx, "otp", f.opts, scenario)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -163,6 +164,80 @@ func TestWrongCode_DiffersFromRight(t *testing.T) {
 	for step := range 9 {
 		if got := wrongCode("123450", step); got == "123450" || len(got) != 6 {
 			t.Errorf("wrongCode(123450, %d) = %q", step, got)
+		}
+	}
+}
+
+func TestOTPBody_IsTheRequestOfEachUser(t *testing.T) {
+	for _, o := range []OTPOptions{
+		{Prefix: "bench", Domain: "example.com", Template: "demotemplate"},
+		{Prefix: `q"u\o<te>`, Domain: "exämple.org", Template: "t&x", ExpiresIn: 90},
+	} {
+		b, err := newOTPBody(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []int64{1, 42, 1234567890123} {
+			var got struct {
+				UserName, Email, DeviceType, TemplateName string
+				ExpiresInSeconds                          int
+			}
+			dec := json.NewDecoder(strings.NewReader(string(b.body(n))))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&got); err != nil {
+				t.Fatalf("body %d for %+v: %v: %s", n, o, err, b.body(n))
+			}
+			user := o.Prefix + "-" + strconv.FormatInt(n, 10)
+			if got.UserName != user || got.Email != user+"@"+o.Domain || got.DeviceType != "EMAIL" ||
+				got.TemplateName != o.Template || got.ExpiresInSeconds != o.ExpiresIn {
+				t.Errorf("body %d for %+v decodes to %+v", n, o, got)
+			}
+		}
+	}
+}
+
+func TestCreateOTP_OneUserPerRequestRecorded(t *testing.T) {
+	var mu sync.Mutex
+	users := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth2/token" {
+			_, _ = w.Write([]byte(`{"access_token":"t","expires_in":900}`))
+			return
+		}
+		var body struct{ UserName string }
+		if r.Header.Get("Authorization") != "Bearer t" || json.NewDecoder(r.Body).Decode(&body) != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		users[body.UserName] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"authId":"id-` + body.UserName + `","status":"SUCCESS"}`))
+	}))
+	defer srv.Close()
+	var lines strings.Builder
+	rec := NewRecorder(&lines)
+	client := NewHTTPClient(4, time.Second)
+	tokens := NewTokens(client, srv.URL, Credentials{ID: "id", Secret: "s"})
+	scenario, err := CreateOTP(client, srv.URL, tokens, OTPOptions{Record: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), "otp", Options{Concurrency: 4, Duration: 10 * time.Second, Requests: 40}, scenario)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 40 || len(users) != 40 {
+		t.Fatalf("%d created for %d users, want 40 and 40", res.OK, len(users))
+	}
+	for _, line := range strings.Split(strings.TrimSpace(lines.String()), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || f[0] != "id-"+strings.TrimSuffix(f[1], "@example.com") || !users[strings.TrimPrefix(f[0], "id-")] {
+			t.Errorf("record %q does not match a request", line)
 		}
 	}
 }

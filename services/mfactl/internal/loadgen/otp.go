@@ -44,31 +44,75 @@ func (o *OTPOptions) defaults() {
 	}
 }
 
-// otpBody is the request body of POST /v1/otp.
+// otpBody builds the request bodies of POST /v1/otp: its fixed parts are
+// encoded once, and each body only adds its sequence number.
 type otpBody struct {
-	UserName         string `json:"userName"`
-	Email            string `json:"email"`
-	DeviceType       string `json:"deviceType"`
-	TemplateName     string `json:"templateName"`
-	ExpiresInSeconds int    `json:"expiresInSeconds,omitempty"`
+	user, email, rest []byte
+}
+
+// newOTPBody encodes the parts of o's bodies.
+func newOTPBody(o OTPOptions) (otpBody, error) {
+	user, err := openString(o.Prefix + "-")
+	if err != nil {
+		return otpBody{}, err
+	}
+
+	fields := map[string]any{"deviceType": "EMAIL", "templateName": o.Template}
+	if o.ExpiresIn != 0 {
+		fields["expiresInSeconds"] = o.ExpiresIn
+	}
+
+	rest, err := json.Marshal(fields)
+	if err != nil {
+		return otpBody{}, fmt.Errorf("encoding request: %w", err)
+	}
+
+	domain, err := json.Marshal("@" + o.Domain)
+	if err != nil {
+		return otpBody{}, fmt.Errorf("encoding request: %w", err)
+	}
+
+	b := otpBody{
+		user:  append([]byte(`{"userName":`), user...),
+		email: append([]byte(`","email":`), user...),
+		rest:  append(append(domain[1:], ','), rest[1:]...),
+	}
+	return b, nil
+}
+
+// openString is s as a JSON string without its closing quote.
+func openString(s string) ([]byte, error) {
+	q, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encoding request: %w", err)
+	}
+
+	return q[:len(q)-1], nil
+}
+
+// body returns the body for user number n.
+func (b otpBody) body(n int64) []byte {
+	out := make([]byte, 0, len(b.user)+len(b.email)+len(b.rest)+40)
+	out = strconv.AppendInt(append(out, b.user...), n, 10)
+	out = strconv.AppendInt(append(out, b.email...), n, 10)
+	return append(out, b.rest...)
 }
 
 // CreateOTP is a scenario that asks for an email OTP with every request,
 // each for a new user and address, and expects 201 with an authId.
-func CreateOTP(client *http.Client, base string, tokens *Tokens, o OTPOptions) Scenario {
+func CreateOTP(client *http.Client, base string, tokens *Tokens, o OTPOptions) (Scenario, error) {
 	o.defaults()
+	bodies, err := newOTPBody(o)
+	if err != nil {
+		return nil, err
+	}
+
 	endpoint := strings.TrimSuffix(base, "/") + "/v1/otp"
 	var seq atomic.Int64
 	return func(int) Op {
 		return func(ctx context.Context) Outcome {
-			user := o.Prefix + "-" + strconv.FormatInt(seq.Add(1), 10)
-			body, err := json.Marshal(otpBody{UserName: user, Email: user + "@" + o.Domain,
-				DeviceType: "EMAIL", TemplateName: o.Template, ExpiresInSeconds: o.ExpiresIn})
-			if err != nil {
-				return Outcome{Err: fmt.Errorf("encoding request: %w", err)}
-			}
-
-			req, err := tokens.authorized(ctx, http.MethodPost, endpoint, body)
+			n := seq.Add(1)
+			req, err := tokens.authorized(ctx, http.MethodPost, endpoint, bodies.body(n))
 			if err != nil {
 				return Outcome{Err: err}
 			}
@@ -77,24 +121,24 @@ func CreateOTP(client *http.Client, base string, tokens *Tokens, o OTPOptions) S
 			var ans struct {
 				AuthID string `json:"authId"`
 			}
-
 			out := send(client, req, http.StatusCreated, &ans)
 			if out.OK && o.Record != nil {
-				o.Record.Record(ans.AuthID, user+"@"+o.Domain, sent)
+				o.Record.Record(ans.AuthID, o.Prefix+"-"+strconv.FormatInt(n, 10)+"@"+o.Domain, sent)
 			}
 
 			return out
 		}
-	}
+	}, nil
 }
 
 // Recorder writes one line per created challenge: its authId, the email
 // address and the time the request was sent in Unix nanoseconds,
 // separated by tabs. It is safe for concurrent use.
 type Recorder struct {
-	mu  sync.Mutex
-	w   *bufio.Writer
-	err error
+	mu   sync.Mutex
+	w    *bufio.Writer
+	line []byte
+	err  error
 }
 
 // NewRecorder returns a Recorder writing to w; Flush it at the end.
@@ -107,7 +151,9 @@ func (r *Recorder) Record(authID, email string, sent time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.err == nil {
-		_, r.err = fmt.Fprintf(r.w, "%s\t%s\t%d\n", authID, email, sent.UnixNano())
+		r.line = append(append(append(append(r.line[:0], authID...), '\t'), email...), '\t')
+		r.line = append(strconv.AppendInt(r.line, sent.UnixNano(), 10), '\n')
+		_, r.err = r.w.Write(r.line)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,9 +66,15 @@ type Tokens struct {
 	endpoint string
 	cr       Credentials
 
-	mu      sync.Mutex
-	token   string
-	renewAt time.Time
+	// cur is read without the lock; mu serialises renewals.
+	cur atomic.Pointer[bearer]
+	mu  sync.Mutex
+}
+
+// bearer is a token, its Authorization header value and when to renew it.
+type bearer struct {
+	token, header string
+	renewAt       time.Time
 }
 
 // NewTokens returns Tokens for the server at base.
@@ -78,31 +85,48 @@ func NewTokens(client *http.Client, base string, cr Credentials) *Tokens {
 // Get returns a valid access token, fetching one when needed. It fails
 // with ErrToken.
 func (t *Tokens) Get(ctx context.Context) (string, error) {
+	b, err := t.current(ctx)
+	if err != nil {
+		return "", err
+	}
+
+	return b.token, nil
+}
+
+// current returns a bearer that is not due for renewal, fetching one when
+// needed.
+func (t *Tokens) current(ctx context.Context) (*bearer, error) {
+	if b := t.cur.Load(); b != nil && time.Now().Before(b.renewAt) {
+		return b, nil
+	}
+
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token != "" && time.Now().Before(t.renewAt) {
-		return t.token, nil
+	if b := t.cur.Load(); b != nil && time.Now().Before(b.renewAt) {
+		return b, nil
 	}
 
 	req, err := tokenRequest(ctx, t.endpoint, t.cr)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 
 	var ans tokenAnswer
 	out := send(t.client, req, http.StatusOK, &ans)
 	if !out.OK || ans.AccessToken == "" {
-		return "", fmt.Errorf("%w: %w", ErrToken, out.Err)
+		return nil, fmt.Errorf("%w: %w", ErrToken, out.Err)
 	}
 
 	life := time.Duration(ans.ExpiresIn) * time.Second
-	t.token, t.renewAt = ans.AccessToken, time.Now().Add(life*4/5)
-	return t.token, nil
+	b := &bearer{token: ans.AccessToken, header: "Bearer " + ans.AccessToken,
+		renewAt: time.Now().Add(life * 4 / 5)}
+	t.cur.Store(b)
+	return b, nil
 }
 
 // authorized builds a JSON request carrying the bearer token.
 func (t *Tokens) authorized(ctx context.Context, method, url string, body []byte) (*http.Request, error) {
-	token, err := t.Get(ctx)
+	b, err := t.current(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +136,6 @@ func (t *Tokens) authorized(ctx context.Context, method, url string, body []byte
 		return nil, err
 	}
 
-	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header["Authorization"] = []string{b.header}
 	return req, nil
 }

@@ -1,0 +1,119 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
+)
+
+// connect starts a server and returns a JetStream handle whose async
+// publishes time out after timeout.
+func connect(t *testing.T, timeout time.Duration) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	srv := natsembed.StartForTest(t)
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	return nc, js
+}
+
+func delivery() *events.Delivery {
+	return &events.Delivery{AuthID: "0190f3a4-7c1e-7b2a-9c4d-5e6f7a8b9c0d", ClientID: "client-1",
+		Channel: events.ChannelEmail, Generation: 1, Template: "demotemplate", TemplateVersion: 1,
+		CreatedAt: time.Unix(1700000000, 0).UTC(), ExpiresAt: time.Unix(1700000300, 0).UTC()}
+}
+
+func TestPublish_StoresTheEventWithItsHeaders(t *testing.T) {
+	_, js := connect(t, 2*time.Second)
+	ctx := context.Background()
+	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, d := NewPublisher(js), delivery()
+
+	// A caller that has gone away still gets its publish carried out.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := p.Publish(gone, d); err != nil {
+		t.Fatalf("Publish: %v", err)
+	}
+	if err := p.Publish(ctx, d); err != nil {
+		t.Fatalf("Publish again: %v", err)
+	}
+
+	stream, err := js.Stream(ctx, events.StreamDelivery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Fatalf("stream holds %d messages, want 1: the repeat has the same Nats-Msg-Id", info.State.Msgs)
+	}
+	msg, err := stream.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := msg.Header.Get(events.HeaderMsgID); got != d.MsgID() {
+		t.Errorf("%s = %q, want %q", events.HeaderMsgID, got, d.MsgID())
+	}
+	if got := msg.Header.Get(events.HeaderSchema); got != "1" {
+		t.Errorf("%s = %q, want 1", events.HeaderSchema, got)
+	}
+	if msg.Subject != events.ChannelEmail.DeliverySubject() {
+		t.Errorf("subject %q, want %q", msg.Subject, events.ChannelEmail.DeliverySubject())
+	}
+}
+
+func TestPublish_RefusesAnotherStream(t *testing.T) {
+	_, js := connect(t, 2*time.Second)
+	ctx := context.Background()
+	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SOMETHING_ELSE",
+		Subjects: []string{"mfa.delivery.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	err = NewPublisher(js).Publish(ctx, delivery())
+	if err == nil || errors.Is(err, ErrTimeout) {
+		t.Fatalf("Publish into the wrong stream = %v, want JetStream's refusal", err)
+	}
+}
+
+func TestPublish_TimesOutWithoutAnAck(t *testing.T) {
+	nc, js := connect(t, 200*time.Millisecond)
+	// Something takes the message but never acknowledges it.
+	sub, err := nc.Subscribe("mfa.delivery.>", func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	start := time.Now()
+	err = NewPublisher(js).Publish(context.Background(), delivery())
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Publish = %v, want ErrTimeout", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("gave up after %v, want about the 200ms publish timeout", waited)
+	}
+}
