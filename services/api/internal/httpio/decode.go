@@ -22,7 +22,8 @@ const maxDepth = 8
 // ReadBody reads the request body up to limit bytes. It fails with
 // ErrTooLarge beyond that and ErrMediaType for a non-JSON content type.
 func ReadBody(c echo.Context, limit int64) ([]byte, error) {
-	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" {
+	// The usual type is taken as it is; any other is parsed.
+	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			return nil, ErrMediaType
