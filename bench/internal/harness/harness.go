@@ -88,12 +88,15 @@ func ParseSweepMode(s string) (SweepMode, error) {
 // plan is how long and how much each phase measures.
 type plan struct {
 	window, warmup time.Duration
-	workerWindow   time.Duration
-	minCodes       int
-	codesWait      time.Duration
-	challenges     int
-	sweepInterval  time.Duration
-	sweep          bool
+	// rounds splits the OTP window into that many rounds, each after a
+	// round of the trivial handler.
+	rounds        int
+	workerWindow  time.Duration
+	minCodes      int
+	codesWait     time.Duration
+	challenges    int
+	sweepInterval time.Duration
+	sweep         bool
 	// lifetime is the live challenges' lifetime and MFA_MAX_CODE_LIFETIME,
 	// which the sweeper waits out.
 	lifetime time.Duration
@@ -102,13 +105,13 @@ type plan struct {
 // planFor sizes the phases of a run.
 func planFor(c Config) plan {
 	if c.Quick {
-		return plan{window: 1500 * time.Millisecond, warmup: 300 * time.Millisecond,
+		return plan{window: 1500 * time.Millisecond, warmup: 300 * time.Millisecond, rounds: 2,
 			workerWindow: 2 * time.Second, minCodes: 1500, codesWait: 10 * time.Second,
 			challenges: 20_000, sweepInterval: time.Second, sweep: c.Sweep == SweepOn,
 			lifetime: 30 * time.Second}
 	}
 
-	return plan{window: 10 * time.Second, warmup: 2 * time.Second,
+	return plan{window: 10 * time.Second, warmup: 2 * time.Second, rounds: 3,
 		workerWindow: 10 * time.Second, minCodes: 40_000, codesWait: time.Minute,
 		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep != SweepOff,
 		lifetime: 10 * time.Minute}
@@ -130,6 +133,8 @@ type harness struct {
 	workers []*proc
 	env     map[string]string
 	perfs   []*proc
+	// spans add up the CPU times of measurements taken in rounds.
+	spans map[string]*span
 	// childTicks is the CPU time of the mfactl runs that have ended.
 	childTicks uint64
 }
@@ -262,18 +267,49 @@ func (h *harness) measured(f *report.Figures, id string, fn func() error) error 
 	err := fn()
 	after, errAfter := procstat.CPU()
 	own := h.ownTicks() - ownBefore
-	if errBefore == nil && errAfter == nil {
-		if f.CPU == nil {
-			f.CPU = map[string]report.CPUShare{}
-		}
-		c := report.CPUShare{Busy: procstat.BusyShare(before, after),
-			Steal: procstat.StealShare(before, after)}
-		if total := after.Total - before.Total; total > 0 {
-			c.Other = max(c.Busy-float64(own)/float64(total), 0)
-		}
-		f.CPU[id] = c
+	if errBefore != nil || errAfter != nil {
+		return err
 	}
+
+	if h.spans == nil {
+		h.spans = map[string]*span{}
+	}
+	sp := h.spans[id]
+	if sp == nil {
+		sp = &span{}
+		h.spans[id] = sp
+	}
+	sp.add(before, after, own)
+	if f.CPU == nil {
+		f.CPU = map[string]report.CPUShare{}
+	}
+	f.CPU[id] = sp.share()
 	return err
+}
+
+// span is the CPU time of one figure, over all its rounds.
+type span struct {
+	cpu procstat.CPUTimes
+	own uint64
+}
+
+// add counts the time between two readings, own of it used by the
+// benchmark's processes.
+func (s *span) add(before, after procstat.CPUTimes, own uint64) {
+	s.cpu.Total += after.Total - before.Total
+	s.cpu.Idle += after.Idle - before.Idle
+	s.cpu.Steal += after.Steal - before.Steal
+	s.own += own
+}
+
+// share splits the span's CPU time for the report.
+func (s *span) share() report.CPUShare {
+	var zero procstat.CPUTimes
+	c := report.CPUShare{Busy: procstat.BusyShare(zero, s.cpu), Steal: procstat.StealShare(zero, s.cpu)}
+	if s.cpu.Total > 0 {
+		c.Other = max(c.Busy-float64(s.own)/float64(s.cpu.Total), 0)
+	}
+	return c
 }
 
 // ownTicks returns the CPU time, in clock ticks, used so far by this

@@ -48,3 +48,21 @@ func TestRun_Quick(t *testing.T) {
 		}
 	}
 }
+
+func TestMerged_TakesRoundsTogether(t *testing.T) {
+	a := loadResult{Seconds: 2, Requests: 4, OK: 4, EachSecond: []int{2, 2},
+		SamplesUs: []int64{1000, 2000, 3000, 4000}}
+	b := loadResult{Seconds: 1, Requests: 6, OK: 5, Errors: 1, EachSecond: []int{5},
+		SamplesUs: []int64{500, 600, 700, 800, 900, 50000}}
+	l := merged([]loadResult{a, b})
+	if l.PerSec != 3 || l.Requests != 10 || l.Bad != 1 || l.SlowestSecond != 2 {
+		t.Errorf("merged = %+v, want 9 answers over 3 s, 10 requests, 1 bad, slowest second 2", l)
+	}
+	// Sorted: 500 600 700 800 900 1000 2000 3000 4000 50000.
+	if l.P50 != 0.9 || l.P99 != 50 {
+		t.Errorf("p50 %v p99 %v, want 0.9 and 50 ms", l.P50, l.P99)
+	}
+	if got := merged(nil); got.PerSec != 0 || got.SlowestSecond != -1 || got.P99 != 0 {
+		t.Errorf("merged(nil) = %+v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -25,8 +26,9 @@ type loadResult struct {
 		P50 float64 `json:"p50"`
 		P99 float64 `json:"p99"`
 	} `json:"latencyMs"`
-	EachSecond []int  `json:"eachSecond"`
-	FirstError string `json:"firstError"`
+	EachSecond []int   `json:"eachSecond"`
+	FirstError string  `json:"firstError"`
+	SamplesUs  []int64 `json:"samplesUs"`
 }
 
 // load converts the result for the report.
@@ -37,6 +39,49 @@ func (r loadResult) load() report.Load {
 		l.SlowestSecond = slices.Min(r.EachSecond)
 	}
 	return l
+}
+
+// merged is the load of rounds taken together: their answers over their
+// summed windows, and latency percentiles over all their requests, which
+// each round must have run with samples.
+func merged(rounds []loadResult) report.Load {
+	var l report.Load
+	var ok int
+	var seconds float64
+	var samples, each []int
+	for _, r := range rounds {
+		ok += r.OK
+		seconds += r.Seconds
+		l.Requests += r.Requests
+		l.Bad += r.Unexpected + r.Errors
+		each = append(each, r.EachSecond...)
+		for _, us := range r.SamplesUs {
+			samples = append(samples, int(us))
+		}
+	}
+
+	if seconds > 0 {
+		l.PerSec = float64(ok) / seconds
+	}
+	l.SlowestSecond = -1
+	if len(each) > 0 {
+		l.SlowestSecond = slices.Min(each)
+	}
+	slices.Sort(samples)
+	l.P50, l.P99 = quantileMillis(samples, 0.50), quantileMillis(samples, 0.99)
+	return l
+}
+
+// quantileMillis returns the p-quantile of sorted latencies in µs, in
+// milliseconds: the smallest that at least p of them do not exceed, as
+// mfactl bench reads its own.
+func quantileMillis(sorted []int, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return float64(sorted[min(max(i, 0), len(sorted)-1)]) / 1e3
 }
 
 // run describes one mfactl bench invocation.
@@ -50,6 +95,8 @@ type run struct {
 	requests    int
 	rate        float64
 	credentials string
+	// samples asks for every latency, for merged.
+	samples bool
 	// extra are the subcommand's own flags.
 	extra []string
 }
@@ -65,6 +112,10 @@ func (r run) args() []string {
 
 	if r.rate > 0 {
 		a = append(a, "--rate", strconv.FormatFloat(r.rate, 'f', -1, 64))
+	}
+
+	if r.samples {
+		a = append(a, "--samples")
 	}
 
 	if r.credentials != "" {

@@ -60,13 +60,18 @@ func (h *harness) ceilings(ctx context.Context, f *report.Figures) error {
 	})
 }
 
-// echoLoad loads the trivial handler with n clients.
+// echoLoad loads the trivial handler with n clients for the whole window.
 func (h *harness) echoLoad(ctx context.Context, n int) (report.Load, error) {
-	h.settle()
-	res, err := h.bench(ctx, run{kind: "http", url: h.echo.URL(), clients: n,
-		duration: h.plan.window, warmup: h.plan.warmup,
-		extra: []string{"--method", "POST", "--body", pingBody}})
+	res, err := h.echoRound(ctx, n, h.plan.window, false)
 	return res.load(), err
+}
+
+// echoRound loads the trivial handler with n clients for window.
+func (h *harness) echoRound(ctx context.Context, n int, window time.Duration, samples bool) (loadResult, error) {
+	h.settle()
+	return h.bench(ctx, run{kind: "http", url: h.echo.URL(), clients: n,
+		duration: window, warmup: h.plan.warmup, samples: samples,
+		extra: []string{"--method", "POST", "--body", pingBody}})
 }
 
 // startSystem starts the first mfa-api.
@@ -164,41 +169,60 @@ func percentileMillis(ds []time.Duration, p float64) float64 {
 }
 
 // otpRequests measures POST /v1/otp at each client count with no worker
-// running, leaving the deliveries queued for the email worker phase.
+// running, leaving the deliveries queued for the email worker phase. At
+// each count the trivial handler and the product take turns for
+// plan.rounds rounds, so that the machine's changes of speed, which are
+// large on a shared host, weigh on both alike.
 func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
-	f.OTP, f.OTPEcho = map[int]report.Load{}, map[int]report.Load{}
+	f.OTP, f.OTPEcho, f.OTPRounds = map[int]report.Load{}, map[int]report.Load{}, h.plan.rounds
+	window := h.plan.window / time.Duration(h.plan.rounds)
 	for _, n := range report.Clients {
-		echo, err := h.echoLoad(ctx, n)
-		if err != nil {
-			return err
+		var echo, otp []loadResult
+		for round := range h.plan.rounds {
+			e, err := h.echoRound(ctx, n, window, true)
+			if err != nil {
+				return err
+			}
+
+			echo = append(echo, e)
+			if err := h.measured(f, "otp-"+strconv.Itoa(n), func() error {
+				o, err := h.otpRound(ctx, n, round, window)
+				otp = append(otp, o)
+				return err
+			}); err != nil {
+				return err
+			}
 		}
 
-		f.OTPEcho[n] = echo
-		if err := h.measured(f, "otp-"+strconv.Itoa(n), func() error {
-			return h.otpLoad(ctx, f, n)
-		}); err != nil {
-			return err
-		}
+		f.OTPEcho[n], f.OTP[n] = merged(echo), merged(otp)
 	}
 
 	return nil
 }
 
-// otpLoad measures POST /v1/otp with n clients, profiling at the target
-// client count.
-func (h *harness) otpLoad(ctx context.Context, f *report.Figures, n int) error {
-	out := filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+".tsv")
+// otpRound measures POST /v1/otp with n clients for window, profiling
+// the first round at the target client count.
+func (h *harness) otpRound(ctx context.Context, n, round int, window time.Duration) (loadResult, error) {
 	stop := func() {}
-	if n == report.TargetClients {
+	if n == report.TargetClients && round == 0 {
 		stop = h.profile(ctx, "otp-"+strconv.Itoa(n))
 	}
 
 	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: n,
-		duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
-		extra: []string{"--out", out, "--prefix", "c" + strconv.Itoa(n)}})
+		duration: window, warmup: h.plan.warmup, credentials: h.api.creds, samples: true,
+		extra: []string{"--out", h.otpRecords(n, round), "--prefix", otpPrefix(n, round)}})
 	stop()
-	f.OTP[n] = res.load()
-	return err
+	return res, err
+}
+
+// otpRecords is the file of the challenges one OTP round created.
+func (h *harness) otpRecords(n, round int) string {
+	return filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+"-"+strconv.Itoa(round+1)+".tsv")
+}
+
+// otpPrefix starts the user names of one OTP round, unique in the run.
+func otpPrefix(n, round int) string {
+	return "c" + strconv.Itoa(n) + "r" + strconv.Itoa(round+1)
 }
 
 // emailWorkers lets one worker drain the backlog, then two, measuring
@@ -281,13 +305,15 @@ func (h *harness) validations(ctx context.Context, f *report.Figures) error {
 func (h *harness) writeCodes(path string) (int, error) {
 	ids := map[string]string{}
 	for _, n := range report.Clients {
-		recs, err := readRecords(filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+".tsv"))
-		if err != nil {
-			return 0, err
-		}
+		for round := range h.plan.rounds {
+			recs, err := readRecords(h.otpRecords(n, round))
+			if err != nil {
+				return 0, err
+			}
 
-		for _, r := range recs {
-			ids[r.email] = r.authID
+			for _, r := range recs {
+				ids[r.email] = r.authID
+			}
 		}
 	}
 

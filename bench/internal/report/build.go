@@ -207,6 +207,12 @@ func notes(f Figures) []string {
 			"guests of the hypervisor; where either is high, the figure is low.",
 	}
 
+	if f.OTPRounds > 1 {
+		out = append(out, fmt.Sprintf("At each client count, OTP requests and the trivial "+
+			"handler take turns in %d rounds that share the window, and each figure merges "+
+			"its rounds: their answers over their time, their latencies together.", f.OTPRounds))
+	}
+
 	if !f.Memory.Swept {
 		out = append(out, "The sweeper deletes a challenge MFA_MAX_CODE_LIFETIME (10 min "+
 			"by default, 30 s at least) plus MFA_CHALLENGE_RETENTION after its creation; "+

@@ -80,7 +80,9 @@ type Figures struct {
 	// by client count; ValidateEcho and TokenEcho likewise. Ratios use
 	// these paired ceilings, so that a change in the machine's speed
 	// during the run (CPU steal) does not skew them.
-	OTPEcho                 map[int]Load
+	OTPEcho map[int]Load
+	// OTPRounds is how many alternating rounds OTP and OTPEcho merge.
+	OTPRounds               int
 	ValidateEcho, TokenEcho Load
 	// Validate is validation load with ValidateClients clients.
 	Validate        Load

@@ -48,6 +48,8 @@ func (f *benchFlags) bind(fs *flag.FlagSet, creds bool) {
 	fs.Float64Var(&f.opts.Rate, "rate", 0, "requests a second, paced (0: closed loops)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound on one request")
 	fs.BoolVar(&f.allowRemote, "allow-remote", false, "allow a target that is not loopback")
+	fs.BoolVar(&f.opts.Samples, "samples", false,
+		"add every measured latency in µs to the --json result (samplesUs), to merge runs")
 	if creds {
 		fs.StringVar(&f.envFile, "env-file", "", "file with MFA_CLIENT_ID and MFA_CLIENT_SECRET lines")
 		fs.StringVar(&f.clientID, "client-id", "", "OAuth client id (overrides --env-file)")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -238,6 +239,34 @@ func TestCreateOTP_OneUserPerRequestRecorded(t *testing.T) {
 		f := strings.Split(line, "\t")
 		if len(f) != 3 || f[0] != "id-"+strings.TrimSuffix(f[1], "@example.com") || !users[strings.TrimPrefix(f[0], "id-")] {
 			t.Errorf("record %q does not match a request", line)
+		}
+	}
+}
+
+func TestRun_SamplesAreTheMeasuredLatencies(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(2 * time.Millisecond)
+	}))
+	defer srv.Close()
+	client := NewHTTPClient(2, time.Second)
+	for _, keep := range []bool{false, true} {
+		res, err := Run(context.Background(), "samples", Options{Concurrency: 2, Duration: 10 * time.Second,
+			Requests: 30, Samples: keep}, Ping(client, http.MethodGet, srv.URL, "", nil, http.StatusOK))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !keep {
+			if res.SamplesMicros != nil {
+				t.Errorf("samples kept without asking: %d", len(res.SamplesMicros))
+			}
+			continue
+		}
+		s := res.SamplesMicros
+		if len(s) != res.Requests || res.Requests != 30 || !slices.IsSorted(s) {
+			t.Fatalf("%d samples for %d requests (sorted %v), want 30 in order", len(s), res.Requests, slices.IsSorted(s))
+		}
+		if top := float64(s[len(s)-1]) / 1e3; s[0] < 2000 || top > res.Latency.Max || top < res.Latency.Max-0.002 {
+			t.Errorf("samples %d..%d µs, want from 2000 to the max %.3f ms", s[0], s[len(s)-1], res.Latency.Max)
 		}
 	}
 }

@@ -39,6 +39,9 @@ type Result struct {
 	EachSecond []int `json:"eachSecond"`
 	// FirstError describes the first unexpected answer or error, if any.
 	FirstError string `json:"firstError,omitempty"`
+	// SamplesMicros holds every measured request's latency in microseconds,
+	// in ascending order, when Options.Samples asks for them.
+	SamplesMicros []int64 `json:"samplesUs,omitempty"`
 }
 
 // Latency holds latency statistics in milliseconds.
@@ -137,6 +140,12 @@ func summarize(name string, o Options, from time.Time, tallies []*tally) *Result
 	}
 
 	r.Latency = latencyOf(all)
+	if o.Samples {
+		r.SamplesMicros = make([]int64, len(all))
+		for i, d := range all {
+			r.SamplesMicros[i] = d.Microseconds()
+		}
+	}
 	return r
 }
 

@@ -55,6 +55,9 @@ type Options struct {
 	// loop: latency counts from when a request was due, so a slow server
 	// shows as queueing); 0 runs closed loops as fast as answers come.
 	Rate float64
+	// Samples keeps every measured request's latency in the result, so
+	// that runs can be merged exactly.
+	Samples bool
 }
 
 // check fills defaults and fails with ErrBounds on options outside the
