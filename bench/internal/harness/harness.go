@@ -89,7 +89,9 @@ func ParseSweepMode(s string) (SweepMode, error) {
 type plan struct {
 	window, warmup time.Duration
 	// rounds splits the OTP window into that many rounds, each after a
-	// round of the trivial handler.
+	// round of the trivial handler and each with its own warm-up. Quick
+	// rounds are under a second, so they have no whole second to report
+	// as the slowest.
 	rounds        int
 	workerWindow  time.Duration
 	minCodes      int
@@ -259,7 +261,8 @@ func (h *harness) close() error {
 }
 
 // measured runs fn and notes how the CPU was spent during it under row
-// id.
+// id, adding to what earlier measurements under id spent, so that a
+// figure taken in rounds counts all of them.
 func (h *harness) measured(f *report.Figures, id string, fn func() error) error {
 	h.settle()
 	before, errBefore := procstat.CPU()
@@ -305,7 +308,8 @@ func (s *span) add(before, after procstat.CPUTimes, own uint64) {
 // share splits the span's CPU time for the report.
 func (s *span) share() report.CPUShare {
 	var zero procstat.CPUTimes
-	c := report.CPUShare{Busy: procstat.BusyShare(zero, s.cpu), Steal: procstat.StealShare(zero, s.cpu)}
+	c := report.CPUShare{Busy: procstat.BusyShare(zero, s.cpu),
+		Steal: procstat.StealShare(zero, s.cpu)}
 	if s.cpu.Total > 0 {
 		c.Other = max(c.Busy-float64(s.own)/float64(s.cpu.Total), 0)
 	}

@@ -3,10 +3,12 @@ package harness
 import (
 	"context"
 	"log/slog"
+	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ciam-mfa/ciam-mfa/bench/internal/procstat"
 	"github.com/ciam-mfa/ciam-mfa/bench/internal/report"
 )
 
@@ -64,5 +66,21 @@ func TestMerged_TakesRoundsTogether(t *testing.T) {
 	}
 	if got := merged(nil); got.PerSec != 0 || got.SlowestSecond != -1 || got.P99 != 0 {
 		t.Errorf("merged(nil) = %+v", got)
+	}
+}
+
+func TestSpan_AddsRoundsUp(t *testing.T) {
+	var s span
+	// Two rounds of 1000 ticks: 100 idle and 100 stolen, then 500 idle and
+	// 0 stolen; the benchmark's processes used 600 and 300 of them.
+	s.add(procstat.CPUTimes{Total: 5000, Idle: 1000, Steal: 10},
+		procstat.CPUTimes{Total: 6000, Idle: 1100, Steal: 110}, 600)
+	s.add(procstat.CPUTimes{Total: 9000, Idle: 2000, Steal: 200},
+		procstat.CPUTimes{Total: 10000, Idle: 2500, Steal: 200}, 300)
+	got := s.share()
+	// Busy is (2000-600-100)/2000 = 0.65; by others, 0.65-900/2000 = 0.2.
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if !near(got.Busy, 0.65) || !near(got.Steal, 0.05) || !near(got.Other, 0.2) {
+		t.Errorf("share = %+v, want busy 0.65, stolen 0.05, by others 0.2", got)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -48,7 +47,8 @@ func merged(rounds []loadResult) report.Load {
 	var l report.Load
 	var ok int
 	var seconds float64
-	var samples, each []int
+	var samples []time.Duration
+	var each []int
 	for _, r := range rounds {
 		ok += r.OK
 		seconds += r.Seconds
@@ -56,7 +56,7 @@ func merged(rounds []loadResult) report.Load {
 		l.Bad += r.Unexpected + r.Errors
 		each = append(each, r.EachSecond...)
 		for _, us := range r.SamplesUs {
-			samples = append(samples, int(us))
+			samples = append(samples, time.Duration(us)*time.Microsecond)
 		}
 	}
 
@@ -72,17 +72,9 @@ func merged(rounds []loadResult) report.Load {
 	return l
 }
 
-// quantileMillis returns the p-quantile of sorted latencies in µs, in
-// milliseconds: the smallest that at least p of them do not exceed, as
-// mfactl bench reads its own.
-func quantileMillis(sorted []int, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-
-	i := int(math.Ceil(p*float64(len(sorted)))) - 1
-	return float64(sorted[min(max(i, 0), len(sorted)-1)]) / 1e3
-}
+// clipped is the start of out, for an error message: with samples, the
+// output can be megabytes.
+func clipped(out []byte) []byte { return out[:min(len(out), 300)] }
 
 // run describes one mfactl bench invocation.
 type run struct {
@@ -137,7 +129,7 @@ func (h *harness) bench(ctx context.Context, r run) (loadResult, error) {
 
 	var res loadResult
 	if err := json.Unmarshal(out, &res); err != nil {
-		return loadResult{}, fmt.Errorf("decoding mfactl bench output %q: %w", out, err)
+		return loadResult{}, fmt.Errorf("decoding mfactl bench output %q: %w", clipped(out), err)
 	}
 
 	h.log.Info("load measured", slog.String("name", res.Name), slog.Int("clients", r.clients),

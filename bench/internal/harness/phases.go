@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -67,7 +68,8 @@ func (h *harness) echoLoad(ctx context.Context, n int) (report.Load, error) {
 }
 
 // echoRound loads the trivial handler with n clients for window.
-func (h *harness) echoRound(ctx context.Context, n int, window time.Duration, samples bool) (loadResult, error) {
+func (h *harness) echoRound(ctx context.Context, n int, window time.Duration,
+	samples bool) (loadResult, error) {
 	h.settle()
 	return h.bench(ctx, run{kind: "http", url: h.echo.URL(), clients: n,
 		duration: window, warmup: h.plan.warmup, samples: samples,
@@ -158,14 +160,21 @@ func (h *harness) awaitDeliveries(ctx context.Context, recs []record, limit time
 
 // percentileMillis returns the p-quantile of ds in milliseconds.
 func percentileMillis(ds []time.Duration, p float64) float64 {
-	if len(ds) == 0 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return quantileMillis(s, p)
+}
+
+// quantileMillis returns the p-quantile of sorted in milliseconds: the
+// smallest that at least p of them do not exceed, as mfactl bench reads
+// its own; 0 for none.
+func quantileMillis(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
 		return 0
 	}
 
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	i := min(max(int(float64(len(s))*p+0.999999)-1, 0), len(s)-1)
-	return float64(s[i]) / 1e6
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	return float64(sorted[min(max(i, 0), len(sorted)-1)]) / 1e6
 }
 
 // otpRequests measures POST /v1/otp at each client count with no worker
@@ -175,10 +184,10 @@ func percentileMillis(ds []time.Duration, p float64) float64 {
 // large on a shared host, weigh on both alike.
 func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
 	f.OTP, f.OTPEcho, f.OTPRounds = map[int]report.Load{}, map[int]report.Load{}, h.plan.rounds
-	window := h.plan.window / time.Duration(h.plan.rounds)
+	window := h.plan.window / time.Duration(max(h.plan.rounds, 1))
 	for _, n := range report.Clients {
 		var echo, otp []loadResult
-		for round := range h.plan.rounds {
+		for round := range max(h.plan.rounds, 1) {
 			e, err := h.echoRound(ctx, n, window, true)
 			if err != nil {
 				return err
@@ -202,7 +211,8 @@ func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
 
 // otpRound measures POST /v1/otp with n clients for window, profiling
 // the first round at the target client count.
-func (h *harness) otpRound(ctx context.Context, n, round int, window time.Duration) (loadResult, error) {
+func (h *harness) otpRound(ctx context.Context, n, round int,
+	window time.Duration) (loadResult, error) {
 	stop := func() {}
 	if n == report.TargetClients && round == 0 {
 		stop = h.profile(ctx, "otp-"+strconv.Itoa(n))
@@ -305,7 +315,7 @@ func (h *harness) validations(ctx context.Context, f *report.Figures) error {
 func (h *harness) writeCodes(path string) (int, error) {
 	ids := map[string]string{}
 	for _, n := range report.Clients {
-		for round := range h.plan.rounds {
+		for round := range max(h.plan.rounds, 1) {
 			recs, err := readRecords(h.otpRecords(n, round))
 			if err != nil {
 				return 0, err

@@ -194,23 +194,28 @@ func memoryRows(f Figures) []Row {
 	return rows
 }
 
+// ratioNote says which trivial-handler measurement each ratio uses.
+func ratioNote(rounds int) string {
+	paired := "a measurement taken just before the product figure at the same client count"
+	if rounds > 1 {
+		paired = fmt.Sprintf("one taken at the same client count: for OTP requests the two "+
+			"take turns in %d rounds that share the window, and each figure merges its rounds "+
+			"(answers over their time, latencies together); for the others, a measurement "+
+			"taken just before", rounds)
+	}
+	return "Ratios to the trivial Echo handler use " + paired + "; bbolt and JetStream " +
+		"ceilings are the ones at the top, shown for the figures they bound."
+}
+
 func notes(f Figures) []string {
 	out := []string{
 		"Every figure comes from this one run on this machine; the load generator " +
 			"(mfactl bench) shares the CPU with the system under test.",
-		"Ratios to the trivial Echo handler use a measurement taken just before the " +
-			"product figure at the same client count; bbolt and JetStream ceilings are " +
-			"the ones at the top, shown for the figures they bound.",
+		ratioNote(f.OTPRounds),
 		"CPU busy and stolen are shares of the machine's CPU time during a measurement: " +
 			"busy ran anything here, \"by others\" is the part of it that processes the " +
 			"benchmark did not start (such as builds beside it) used, stolen went to other " +
 			"guests of the hypervisor; where either is high, the figure is low.",
-	}
-
-	if f.OTPRounds > 1 {
-		out = append(out, fmt.Sprintf("At each client count, OTP requests and the trivial "+
-			"handler take turns in %d rounds that share the window, and each figure merges "+
-			"its rounds: their answers over their time, their latencies together.", f.OTPRounds))
 	}
 
 	if !f.Memory.Swept {

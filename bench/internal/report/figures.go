@@ -76,14 +76,14 @@ type Figures struct {
 	JetStreamWindow int
 	// OTP is POST /v1/otp load by client count.
 	OTP map[int]Load
-	// OTPEcho is the trivial handler measured just before each OTP load,
-	// by client count; ValidateEcho and TokenEcho likewise. Ratios use
-	// these paired ceilings, so that a change in the machine's speed
-	// during the run (CPU steal) does not skew them.
-	OTPEcho map[int]Load
-	// OTPRounds is how many alternating rounds OTP and OTPEcho merge.
-	OTPRounds               int
+	// OTPEcho is the trivial handler measured in turns with each OTP load,
+	// by client count; ValidateEcho and TokenEcho are measured just before
+	// their figures. Ratios use these paired ceilings, so that a change in
+	// the machine's speed during the run (CPU steal) does not skew them.
+	OTPEcho                 map[int]Load
 	ValidateEcho, TokenEcho Load
+	// OTPRounds is how many alternating rounds OTP and OTPEcho merge.
+	OTPRounds int
 	// Validate is validation load with ValidateClients clients.
 	Validate        Load
 	ValidateClients int

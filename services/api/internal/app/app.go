@@ -135,9 +135,7 @@ func (a *App) openNATS(ctx context.Context) error {
 		a.log.Info("embedded nats started", slog.String(logging.KeyAddr, url))
 	}
 
-	nc, js, err := natsconn.Connect(url, a.cfg.NATSToken, "mfa-api", a.log,
-		jetstream.WithPublishAsyncMaxPending(8192),
-		jetstream.WithPublishAsyncTimeout(a.cfg.PublishTimeout))
+	nc, js, err := natsconn.Connect(url, a.cfg.NATSToken, "mfa-api", a.log)
 	if err != nil {
 		return err
 	}
@@ -187,7 +185,10 @@ func (a *App) buildServices() error {
 	a.tokens = oauth.NewTokens(oauth.Config{Issuer: a.cfg.Issuer, Audience: a.cfg.Audience,
 		TTL: a.cfg.TokenTTL}, a.keys, a.clients)
 	a.totp = totp.NewService(a.store, dataKeys, totp.Settings{}, nil)
-	pub := delivery.NewPublisher(a.js)
+	pub, err := delivery.NewPublisher(a.nc, a.cfg.PublishTimeout)
+	if err != nil {
+		return err
+	}
 	a.metrics = metrics.New()
 	a.otp = otp.NewService(otp.Deps{
 		Store: a.store, Hasher: hasher, DataKeys: dataKeys, Delivery: deliveryKeys,

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,33 +25,47 @@ type Publisher struct {
 	js jetstream.JetStream
 }
 
-// NewPublisher returns a publisher on js, which must be created with
-// jetstream.WithPublishAsyncTimeout: that timeout is what bounds the wait
-// for each ack.
-func NewPublisher(js jetstream.JetStream) *Publisher {
-	return &Publisher{js: js}
+// maxPending bounds the publishes waiting for their acks; more wait for
+// room before they are sent.
+const maxPending = 8192
+
+// NewPublisher returns a publisher on nc that waits up to timeout for each
+// ack. It fails only when timeout is not positive.
+func NewPublisher(nc *nats.Conn, timeout time.Duration) (*Publisher, error) {
+	if timeout <= 0 {
+		return nil, fmt.Errorf("delivery: publish timeout %v, want more than 0", timeout)
+	}
+	// The library's own timer bounds every wait for an ack, so that no
+	// publish needs a timer of its own.
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(timeout),
+		jetstream.WithPublishAsyncMaxPending(maxPending))
+	if err != nil {
+		return nil, fmt.Errorf("delivery: %w", err)
+	}
+	return &Publisher{js: js}, nil
 }
 
 // Publish sends d with its deterministic Nats-Msg-Id and waits for the
-// stream's ack. It fails with ErrTimeout or JetStream's error.
-func (p *Publisher) Publish(ctx context.Context, d *events.Delivery) error {
+// stream's ack. ctx is not consulted: a caller that goes away must not
+// abandon a publish half done, as the event may already be stored. It
+// fails with ErrTimeout or JetStream's error.
+func (p *Publisher) Publish(_ context.Context, d *events.Delivery) error {
 	data, err := d.Marshal()
 	if err != nil {
 		return fmt.Errorf("encoding delivery: %w", err)
 	}
-	return p.publish(ctx, d.Channel.DeliverySubject(), d.MsgID(), data, nil)
+	return p.publish(d.Channel.DeliverySubject(), d.MsgID(), data, nil)
 }
 
-// PublishRaw publishes data on subject with msgID and extra headers, waiting
-// for the ack; replays of dead letters use it.
-func (p *Publisher) PublishRaw(ctx context.Context, subject, msgID string, data []byte, hdr nats.Header) error {
-	return p.publish(ctx, subject, msgID, data, hdr)
+// PublishRaw publishes data on subject with msgID and extra headers, and
+// waits for the ack as Publish does; replays of dead letters use it.
+func (p *Publisher) PublishRaw(_ context.Context, subject, msgID string, data []byte,
+	hdr nats.Header) error {
+	return p.publish(subject, msgID, data, hdr)
 }
 
 // publish sends the message and waits for its ack or the publish timeout.
-// ctx is not consulted: a caller that goes away must not abandon a publish
-// half done, as the event may already be stored.
-func (p *Publisher) publish(_ context.Context, subject, msgID string, data []byte, hdr nats.Header) error {
+func (p *Publisher) publish(subject, msgID string, data []byte, hdr nats.Header) error {
 	h := make(nats.Header, len(hdr)+3)
 	for k, v := range hdr {
 		h[k] = v

@@ -13,9 +13,10 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
 )
 
-// connect starts a server and returns a JetStream handle whose async
-// publishes time out after timeout.
-func connect(t *testing.T, timeout time.Duration) (*nats.Conn, jetstream.JetStream) {
+// connect starts a server and returns a connection, a JetStream handle for
+// the test's own look at the streams, and a publisher that gives up on an
+// ack after timeout.
+func connect(t testing.TB, timeout time.Duration) (*nats.Conn, jetstream.JetStream, *Publisher) {
 	t.Helper()
 	srv := natsembed.StartForTest(t)
 	nc, err := nats.Connect(srv.ClientURL())
@@ -23,12 +24,16 @@ func connect(t *testing.T, timeout time.Duration) (*nats.Conn, jetstream.JetStre
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(timeout))
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPublisher(nc, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	return nc, js
+	return nc, js, p
 }
 
 func delivery() *events.Delivery {
@@ -38,12 +43,12 @@ func delivery() *events.Delivery {
 }
 
 func TestPublish_StoresTheEventWithItsHeaders(t *testing.T) {
-	_, js := connect(t, 2*time.Second)
+	_, js, p := connect(t, 2*time.Second)
 	ctx := context.Background()
 	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p, d := NewPublisher(js), delivery()
+	d := delivery()
 
 	// A caller that has gone away still gets its publish carried out.
 	gone, cancel := context.WithCancel(ctx)
@@ -82,7 +87,7 @@ func TestPublish_StoresTheEventWithItsHeaders(t *testing.T) {
 }
 
 func TestPublish_RefusesAnotherStream(t *testing.T) {
-	_, js := connect(t, 2*time.Second)
+	_, js, p := connect(t, 2*time.Second)
 	ctx := context.Background()
 	_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "SOMETHING_ELSE",
 		Subjects: []string{"mfa.delivery.>"}})
@@ -90,14 +95,20 @@ func TestPublish_RefusesAnotherStream(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	err = NewPublisher(js).Publish(ctx, delivery())
-	if err == nil || errors.Is(err, ErrTimeout) {
-		t.Fatalf("Publish into the wrong stream = %v, want JetStream's refusal", err)
+	err = p.Publish(ctx, delivery())
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != streamNotMatch {
+		t.Fatalf("Publish into the wrong stream = %v, want JetStream's refusal (error code %d)",
+			err, streamNotMatch)
 	}
 }
 
+// streamNotMatch is JetStream's error code for a message whose
+// Nats-Expected-Stream names another stream.
+const streamNotMatch jetstream.ErrorCode = 10060
+
 func TestPublish_TimesOutWithoutAnAck(t *testing.T) {
-	nc, js := connect(t, 200*time.Millisecond)
+	nc, _, p := connect(t, 200*time.Millisecond)
 	// Something takes the message but never acknowledges it.
 	sub, err := nc.Subscribe("mfa.delivery.>", func(*nats.Msg) {})
 	if err != nil {
@@ -109,11 +120,26 @@ func TestPublish_TimesOutWithoutAnAck(t *testing.T) {
 	}
 
 	start := time.Now()
-	err = NewPublisher(js).Publish(context.Background(), delivery())
-	if !errors.Is(err, ErrTimeout) {
-		t.Fatalf("Publish = %v, want ErrTimeout", err)
+	done := make(chan error, 1)
+	go func() { done <- p.Publish(context.Background(), delivery()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrTimeout) {
+			t.Fatalf("Publish = %v, want ErrTimeout", err)
+		}
+		if waited := time.Since(start); waited < 150*time.Millisecond {
+			t.Errorf("gave up after %v, before the 200ms publish timeout", waited)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Publish still waiting after 5s with a 200ms publish timeout")
 	}
-	if waited := time.Since(start); waited > 5*time.Second {
-		t.Errorf("gave up after %v, want about the 200ms publish timeout", waited)
+}
+
+func TestNewPublisher_NeedsATimeout(t *testing.T) {
+	nc, _, _ := connect(t, time.Second)
+	for _, timeout := range []time.Duration{0, -time.Second} {
+		if _, err := NewPublisher(nc, timeout); err == nil {
+			t.Errorf("NewPublisher(%v) accepted a wait without end", timeout)
+		}
 	}
 }

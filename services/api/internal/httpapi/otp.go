@@ -48,9 +48,14 @@ type createdBody struct {
 	Message string `json:"message"`
 }
 
-// send answers with b as c.JSON would, without reflection when no field
-// needs escaping, which is always so for the ids and texts it carries.
+// send answers with b as c.JSON would. It writes the JSON itself, without
+// reflection, when no field needs escaping (always so for the ids and texts
+// it carries) and the answer is not to be indented (?pretty, Echo's debug
+// mode).
 func (b createdBody) send(c echo.Context, status int) error {
+	if c.Echo().Debug || c.Request().URL.RawQuery != "" && c.QueryParams().Has("pretty") {
+		return c.JSON(status, b)
+	}
 	out := make([]byte, 0, 48+len(b.AuthID)+len(b.Status)+len(b.Message))
 	out, ok := appendPlainField(append(out, '{'), "authId", b.AuthID)
 	if ok {
@@ -359,7 +364,8 @@ func (s *server) resendOTP(c echo.Context) error {
 		return err
 	}
 	return createdBody{AuthID: ch.ID, Status: "SUCCESS",
-		Message: "a new OTP has been sent to the device; the previous one no longer works"}.send(c, http.StatusOK)
+		Message: "a new OTP has been sent to the device; the previous one no longer works",
+	}.send(c, http.StatusOK)
 }
 
 func (s *server) cancelOTP(c echo.Context) error {

@@ -23,7 +23,8 @@ const maxDepth = 8
 // ErrTooLarge beyond that and ErrMediaType for a non-JSON content type.
 func ReadBody(c echo.Context, limit int64) ([]byte, error) {
 	// The usual type is taken as it is; any other is parsed.
-	if ct := c.Request().Header.Get(echo.HeaderContentType); ct != "" && ct != echo.MIMEApplicationJSON {
+	ct := c.Request().Header.Get(echo.HeaderContentType)
+	if ct != "" && ct != echo.MIMEApplicationJSON {
 		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
 			return nil, ErrMediaType

@@ -2,8 +2,12 @@ package httpio
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 type sample struct {
@@ -76,5 +80,38 @@ func BenchmarkDecodeStrict(b *testing.B) {
 		if err := DecodeStrict(body, &v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestReadBody_ContentTypes(t *testing.T) {
+	tests := []struct {
+		contentType string
+		ok          bool
+	}{
+		{"", true},
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"Application/JSON", true},
+		{"application/json;charset=UTF-8", true},
+		{"application/json; charset=latin1", false},
+		{"text/plain", false},
+		{"application/jsonx", false},
+		{"application/json; charset", false},
+	}
+	e := echo.New()
+	for _, tt := range tests {
+		t.Run(tt.contentType, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"userName":"a"}`))
+			if tt.contentType != "" {
+				req.Header.Set(echo.HeaderContentType, tt.contentType)
+			}
+			body, err := ReadBody(e.NewContext(req, httptest.NewRecorder()), 1024)
+			switch {
+			case tt.ok && (err != nil || string(body) != `{"userName":"a"}`):
+				t.Errorf("ReadBody = %q, %v; want the body", body, err)
+			case !tt.ok && !errors.Is(err, ErrMediaType):
+				t.Errorf("ReadBody = %q, %v; want ErrMediaType", body, err)
+			}
+		})
 	}
 }

@@ -170,30 +170,40 @@ func TestWrongCode_DiffersFromRight(t *testing.T) {
 }
 
 func TestOTPBody_IsTheRequestOfEachUser(t *testing.T) {
-	for _, o := range []OTPOptions{
-		{Prefix: "bench", Domain: "example.com", Template: "demotemplate"},
-		{Prefix: `q"u\o<te>`, Domain: "exämple.org", Template: "t&x", ExpiresIn: 90},
-	} {
-		b, err := newOTPBody(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, n := range []int64{1, 42, 1234567890123} {
-			var got struct {
-				UserName, Email, DeviceType, TemplateName string
-				ExpiresInSeconds                          int
+	// The request as encoding/json writes it, field by field.
+	type request struct {
+		UserName         string `json:"userName"`
+		Email            string `json:"email"`
+		DeviceType       string `json:"deviceType"`
+		ExpiresInSeconds int    `json:"expiresInSeconds,omitempty"`
+		TemplateName     string `json:"templateName"`
+	}
+	tests := []struct {
+		name string
+		o    OTPOptions
+	}{
+		{"defaults", OTPOptions{Prefix: "bench", Domain: "example.com", Template: "demotemplate"}},
+		{"escapes", OTPOptions{Prefix: `q"u\o<te>`, Domain: "ex\u00e4mple.org", Template: "t&x",
+			ExpiresIn: 90}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := newOTPBody(tt.o)
+			if err != nil {
+				t.Fatal(err)
 			}
-			dec := json.NewDecoder(strings.NewReader(string(b.body(n))))
-			dec.DisallowUnknownFields()
-			if err := dec.Decode(&got); err != nil {
-				t.Fatalf("body %d for %+v: %v: %s", n, o, err, b.body(n))
+			for _, n := range []int64{1, 42, 1234567890123} {
+				user := tt.o.Prefix + "-" + strconv.FormatInt(n, 10)
+				want, err := json.Marshal(request{UserName: user, Email: user + "@" + tt.o.Domain,
+					DeviceType: "EMAIL", ExpiresInSeconds: tt.o.ExpiresIn, TemplateName: tt.o.Template})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := b.body(n); string(got) != string(want) {
+					t.Errorf("body %d = %s, want %s", n, got, want)
+				}
 			}
-			user := o.Prefix + "-" + strconv.FormatInt(n, 10)
-			if got.UserName != user || got.Email != user+"@"+o.Domain || got.DeviceType != "EMAIL" ||
-				got.TemplateName != o.Template || got.ExpiresInSeconds != o.ExpiresIn {
-				t.Errorf("body %d for %+v decodes to %+v", n, o, got)
-			}
-		}
+		})
 	}
 }
 
@@ -225,7 +235,8 @@ func TestCreateOTP_OneUserPerRequestRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), "otp", Options{Concurrency: 4, Duration: 10 * time.Second, Requests: 40}, scenario)
+	res, err := Run(context.Background(), "otp",
+		Options{Concurrency: 4, Duration: 10 * time.Second, Requests: 40}, scenario)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,11 +246,17 @@ func TestCreateOTP_OneUserPerRequestRecorded(t *testing.T) {
 	if res.OK != 40 || len(users) != 40 {
 		t.Fatalf("%d created for %d users, want 40 and 40", res.OK, len(users))
 	}
+	recorded := map[string]bool{}
 	for _, line := range strings.Split(strings.TrimSpace(lines.String()), "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) != 3 || f[0] != "id-"+strings.TrimSuffix(f[1], "@example.com") || !users[strings.TrimPrefix(f[0], "id-")] {
+		user := strings.TrimSuffix(f[min(1, len(f)-1)], "@example.com")
+		if len(f) != 3 || f[0] != "id-"+user || !users[user] {
 			t.Errorf("record %q does not match a request", line)
 		}
+		recorded[user] = true
+	}
+	if len(recorded) != 40 {
+		t.Errorf("%d users recorded, want 40", len(recorded))
 	}
 }
 
@@ -249,24 +266,79 @@ func TestRun_SamplesAreTheMeasuredLatencies(t *testing.T) {
 	}))
 	defer srv.Close()
 	client := NewHTTPClient(2, time.Second)
-	for _, keep := range []bool{false, true} {
-		res, err := Run(context.Background(), "samples", Options{Concurrency: 2, Duration: 10 * time.Second,
-			Requests: 30, Samples: keep}, Ping(client, http.MethodGet, srv.URL, "", nil, http.StatusOK))
+	run := func(t *testing.T, keep bool) *Result {
+		t.Helper()
+		res, err := Run(context.Background(), "samples", Options{Concurrency: 2,
+			Duration: 10 * time.Second, Requests: 30, Samples: keep},
+			Ping(client, http.MethodGet, srv.URL, "", nil, http.StatusOK))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !keep {
-			if res.SamplesMicros != nil {
-				t.Errorf("samples kept without asking: %d", len(res.SamplesMicros))
-			}
-			continue
+		return res
+	}
+
+	t.Run("not asked", func(t *testing.T) {
+		if res := run(t, false); res.SamplesMicros != nil {
+			t.Errorf("samples kept without asking: %d", len(res.SamplesMicros))
 		}
+	})
+	t.Run("asked", func(t *testing.T) {
+		res := run(t, true)
 		s := res.SamplesMicros
 		if len(s) != res.Requests || res.Requests != 30 || !slices.IsSorted(s) {
-			t.Fatalf("%d samples for %d requests (sorted %v), want 30 in order", len(s), res.Requests, slices.IsSorted(s))
+			t.Fatalf("%d samples for %d requests (sorted %v), want 30 in order",
+				len(s), res.Requests, slices.IsSorted(s))
 		}
-		if top := float64(s[len(s)-1]) / 1e3; s[0] < 2000 || top > res.Latency.Max || top < res.Latency.Max-0.002 {
-			t.Errorf("samples %d..%d µs, want from 2000 to the max %.3f ms", s[0], s[len(s)-1], res.Latency.Max)
+		// Latency rounds to the µs as the samples do.
+		if top := float64(s[len(s)-1]) / 1e3; s[0] < 2000 || top != res.Latency.Max {
+			t.Errorf("samples %d..%d µs, want from 2000 to the max %.3f ms",
+				s[0], s[len(s)-1], res.Latency.Max)
 		}
+	})
+}
+
+func TestTokens_FetchOnceAndRenew(t *testing.T) {
+	var mu sync.Mutex
+	fetched := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		fetched++
+		n := fetched
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond) // let the other callers pile up
+		_, _ = w.Write([]byte(`{"access_token":"t` + strconv.Itoa(n) + `","expires_in":1}`))
+	}))
+	defer srv.Close()
+	tokens := NewTokens(NewHTTPClient(4, time.Second), srv.URL, Credentials{ID: "id", Secret: "s"})
+
+	get := func() map[string]int {
+		seen := map[string]int{}
+		var wg sync.WaitGroup
+		var smu sync.Mutex
+		for range 16 {
+			wg.Go(func() {
+				tok, err := tokens.Get(context.Background())
+				if err != nil {
+					t.Error(err)
+				}
+				smu.Lock()
+				seen[tok]++
+				smu.Unlock()
+			})
+		}
+		wg.Wait()
+		return seen
+	}
+	if seen := get(); len(seen) != 1 || seen["t1"] != 16 {
+		t.Fatalf("16 callers at once saw %v, want t1 for all, fetched once", seen)
+	}
+	time.Sleep(900 * time.Millisecond) // past four fifths of the 1 s lifetime
+	if seen := get(); len(seen) != 1 || seen["t2"] != 16 {
+		t.Fatalf("after renewal time callers saw %v, want t2 for all", seen)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fetched != 2 {
+		t.Errorf("fetched %d tokens, want 2", fetched)
 	}
 }

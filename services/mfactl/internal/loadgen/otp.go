@@ -99,7 +99,8 @@ func (b otpBody) body(n int64) []byte {
 }
 
 // CreateOTP is a scenario that asks for an email OTP with every request,
-// each for a new user and address, and expects 201 with an authId.
+// each for a new user and address, and expects 201 with an authId. It
+// fails only when o's strings cannot be encoded as JSON.
 func CreateOTP(client *http.Client, base string, tokens *Tokens, o OTPOptions) (Scenario, error) {
 	o.defaults()
 	bodies, err := newOTPBody(o)

@@ -143,7 +143,7 @@ func summarize(name string, o Options, from time.Time, tallies []*tally) *Result
 	if o.Samples {
 		r.SamplesMicros = make([]int64, len(all))
 		for i, d := range all {
-			r.SamplesMicros[i] = d.Microseconds()
+			r.SamplesMicros[i] = (d + time.Microsecond/2).Microseconds() // rounded, as Latency is
 		}
 	}
 	return r
