@@ -264,30 +264,44 @@ func (h *harness) close() error {
 // id, adding to what earlier measurements under id spent, so that a
 // figure taken in rounds counts all of them.
 func (h *harness) measured(f *report.Figures, id string, fn func() error) error {
+	sp, err := h.measure(fn)
+	h.record(f, id, sp)
+	return err
+}
+
+// measure runs fn, once the disk has settled, and returns how the CPU was
+// spent during it: nothing when /proc/stat cannot be read.
+func (h *harness) measure(fn func() error) (span, error) {
 	h.settle()
 	before, errBefore := procstat.CPU()
 	ownBefore := h.ownTicks()
 	err := fn()
 	after, errAfter := procstat.CPU()
-	own := h.ownTicks() - ownBefore
-	if errBefore != nil || errAfter != nil {
-		return err
+	var sp span
+	if errBefore == nil && errAfter == nil {
+		sp.add(before, after, h.ownTicks()-ownBefore)
 	}
+	return sp, err
+}
 
+// record adds sp to what row id has spent.
+func (h *harness) record(f *report.Figures, id string, sp span) {
+	if sp.cpu.Total == 0 {
+		return
+	}
 	if h.spans == nil {
 		h.spans = map[string]*span{}
 	}
-	sp := h.spans[id]
-	if sp == nil {
-		sp = &span{}
-		h.spans[id] = sp
+	total := h.spans[id]
+	if total == nil {
+		total = &span{}
+		h.spans[id] = total
 	}
-	sp.add(before, after, own)
+	total.merge(sp)
 	if f.CPU == nil {
 		f.CPU = map[string]report.CPUShare{}
 	}
-	f.CPU[id] = sp.share()
-	return err
+	f.CPU[id] = total.share()
 }
 
 // span is the CPU time of one figure, over all its rounds.
@@ -303,6 +317,14 @@ func (s *span) add(before, after procstat.CPUTimes, own uint64) {
 	s.cpu.Idle += after.Idle - before.Idle
 	s.cpu.Steal += after.Steal - before.Steal
 	s.own += own
+}
+
+// merge adds o's time to s.
+func (s *span) merge(o span) {
+	s.cpu.Total += o.cpu.Total
+	s.cpu.Idle += o.cpu.Idle
+	s.cpu.Steal += o.cpu.Steal
+	s.own += o.own
 }
 
 // share splits the span's CPU time for the report.

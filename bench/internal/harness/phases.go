@@ -177,30 +177,31 @@ func quantileMillis(sorted []time.Duration, p float64) float64 {
 	return float64(sorted[min(max(i, 0), len(sorted)-1)]) / 1e6
 }
 
+// Rounds with more of the CPU stolen than maxRoundSteal are measured
+// again, at most maxRoundTries times in all; the last try is kept.
+const (
+	maxRoundSteal = 0.10
+	maxRoundTries = 3
+)
+
 // otpRequests measures POST /v1/otp at each client count with no worker
 // running, leaving the deliveries queued for the email worker phase. At
 // each count the trivial handler and the product take turns for
 // plan.rounds rounds, so that the machine's changes of speed, which are
-// large on a shared host, weigh on both alike.
+// large on a shared host, weigh on both alike; a round during which the
+// hypervisor took much of the CPU is measured again.
 func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
 	f.OTP, f.OTPEcho, f.OTPRounds = map[int]report.Load{}, map[int]report.Load{}, h.plan.rounds
-	window := h.plan.window / time.Duration(max(h.plan.rounds, 1))
+	f.OTPRepeats = map[int]int{}
 	for _, n := range report.Clients {
 		var echo, otp []loadResult
 		for round := range max(h.plan.rounds, 1) {
-			e, err := h.echoRound(ctx, n, window, true)
+			e, o, err := h.otpPair(ctx, f, n, round)
 			if err != nil {
 				return err
 			}
 
-			echo = append(echo, e)
-			if err := h.measured(f, "otp-"+strconv.Itoa(n), func() error {
-				o, err := h.otpRound(ctx, n, round, window)
-				otp = append(otp, o)
-				return err
-			}); err != nil {
-				return err
-			}
+			echo, otp = append(echo, e), append(otp, o)
 		}
 
 		f.OTPEcho[n], f.OTP[n] = merged(echo), merged(otp)
@@ -209,30 +210,70 @@ func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
 	return nil
 }
 
+// otpPair measures one round of the trivial handler and then of OTP
+// requests with n clients, again while the CPU stolen during the pair
+// exceeds maxRoundSteal and tries are left.
+func (h *harness) otpPair(ctx context.Context, f *report.Figures,
+	n, round int) (loadResult, loadResult, error) {
+	window := h.plan.window / time.Duration(max(h.plan.rounds, 1))
+	id := "otp-" + strconv.Itoa(n)
+	for try := 1; ; try++ {
+		var echo, otp loadResult
+		echoSpan, err := h.measure(func() (err error) {
+			echo, err = h.echoRound(ctx, n, window, true)
+			return err
+		})
+		if err != nil {
+			return echo, otp, err
+		}
+
+		otpSpan, err := h.measure(func() (err error) {
+			otp, err = h.otpRound(ctx, n, round, try, window)
+			return err
+		})
+		if err != nil {
+			return echo, otp, err
+		}
+
+		steal := max(echoSpan.share().Steal, otpSpan.share().Steal)
+		if steal <= maxRoundSteal || try == maxRoundTries {
+			h.record(f, id, otpSpan)
+			return echo, otp, nil
+		}
+
+		f.OTPRepeats[n]++
+		h.log.Warn("round measured again: CPU stolen", slog.Int("clients", n),
+			slog.Int("round", round+1), slog.Float64("stolen", steal))
+	}
+}
+
 // otpRound measures POST /v1/otp with n clients for window, profiling
 // the first round at the target client count.
-func (h *harness) otpRound(ctx context.Context, n, round int,
+func (h *harness) otpRound(ctx context.Context, n, round, try int,
 	window time.Duration) (loadResult, error) {
 	stop := func() {}
-	if n == report.TargetClients && round == 0 {
+	if n == report.TargetClients && round == 0 && try == 1 {
 		stop = h.profile(ctx, "otp-"+strconv.Itoa(n))
 	}
 
 	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: n,
 		duration: window, warmup: h.plan.warmup, credentials: h.api.creds, samples: true,
-		extra: []string{"--out", h.otpRecords(n, round), "--prefix", otpPrefix(n, round)}})
+		extra: []string{"--out", h.otpRecords(n, round), "--prefix", otpPrefix(n, round, try)}})
 	stop()
 	return res, err
 }
 
-// otpRecords is the file of the challenges one OTP round created.
+// otpRecords is the file of the challenges one OTP round created; a try
+// again overwrites it.
 func (h *harness) otpRecords(n, round int) string {
 	return filepath.Join(h.dir, "otp-"+strconv.Itoa(n)+"-"+strconv.Itoa(round+1)+".tsv")
 }
 
-// otpPrefix starts the user names of one OTP round, unique in the run.
-func otpPrefix(n, round int) string {
-	return "c" + strconv.Itoa(n) + "r" + strconv.Itoa(round+1)
+// otpPrefix starts the user names of one try of an OTP round, unique in
+// the run, so that mail to a round measured again is not taken for mail
+// to the round kept.
+func otpPrefix(n, round, try int) string {
+	return "c" + strconv.Itoa(n) + "r" + strconv.Itoa(round+1) + "t" + strconv.Itoa(try)
 }
 
 // emailWorkers lets one worker drain the backlog, then two, measuring

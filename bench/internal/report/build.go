@@ -207,6 +207,26 @@ func ratioNote(rounds int) string {
 		"ceilings are the ones at the top, shown for the figures they bound."
 }
 
+// repeatNote says which OTP rounds were measured again, or nothing.
+func repeatNote(repeats map[int]int) string {
+	var parts []string
+	for _, n := range Clients {
+		switch r := repeats[n]; r {
+		case 0:
+		case 1:
+			parts = append(parts, fmt.Sprintf("once at %d clients", n))
+		default:
+			parts = append(parts, fmt.Sprintf("%d times at %d clients", r, n))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "An OTP round was measured again " + strings.Join(parts, ", ") + ": the hypervisor " +
+		"took more than a tenth of the CPU during the try before (the last of three tries is " +
+		"kept whatever its share)."
+}
+
 func notes(f Figures) []string {
 	out := []string{
 		"Every figure comes from this one run on this machine; the load generator " +
@@ -216,6 +236,10 @@ func notes(f Figures) []string {
 			"busy ran anything here, \"by others\" is the part of it that processes the " +
 			"benchmark did not start (such as builds beside it) used, stolen went to other " +
 			"guests of the hypervisor; where either is high, the figure is low.",
+	}
+
+	if note := repeatNote(f.OTPRepeats); note != "" {
+		out = append(out, note)
 	}
 
 	if !f.Memory.Swept {

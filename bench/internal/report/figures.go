@@ -82,8 +82,11 @@ type Figures struct {
 	// the machine's speed during the run (CPU steal) does not skew them.
 	OTPEcho                 map[int]Load
 	ValidateEcho, TokenEcho Load
-	// OTPRounds is how many alternating rounds OTP and OTPEcho merge.
-	OTPRounds int
+	// OTPRounds is how many alternating rounds OTP and OTPEcho merge, and
+	// OTPRepeats how many rounds were measured again, by client count,
+	// because the hypervisor took too much of the CPU during them.
+	OTPRounds  int
+	OTPRepeats map[int]int
 	// Validate is validation load with ValidateClients clients.
 	Validate        Load
 	ValidateClients int

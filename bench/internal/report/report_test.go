@@ -87,3 +87,41 @@ func TestMarkdown_Table(t *testing.T) {
 		t.Errorf("%d table lines, want %d", got, len(RowIDs)+2)
 	}
 }
+
+func TestMarkdown_NotesOnRounds(t *testing.T) {
+	tests := []struct {
+		name    string
+		rounds  int
+		repeats map[int]int
+		want    []string
+		not     []string
+	}{
+		{"one measurement", 1, nil, []string{"just before the product figure"},
+			[]string{"rounds", "again"}},
+		{"rounds", 3, map[int]int{}, []string{"take turns in 3 rounds"}, []string{"measured again"}},
+		{"repeats", 3, map[int]int{64: 2, 256: 1},
+			[]string{"measured again 2 times at 64 clients, once at 256 clients"},
+			[]string{"16 clients"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := figures()
+			f.OTPRounds, f.OTPRepeats = tt.rounds, tt.repeats
+			var b strings.Builder
+			if err := Build(f).Markdown(&b); err != nil {
+				t.Fatal(err)
+			}
+			notes := b.String()[strings.LastIndex(b.String(), "|"):]
+			for _, w := range tt.want {
+				if !strings.Contains(notes, w) {
+					t.Errorf("notes lack %q:\n%s", w, notes)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(notes, w) {
+					t.Errorf("notes have %q:\n%s", w, notes)
+				}
+			}
+		})
+	}
+}
