@@ -55,15 +55,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	srv := natsembed.StartForTest(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natsembed.ConnectForTest(t, srv.ClientURL())
 	ctx := context.Background()
 	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
 		t.Fatal(err)

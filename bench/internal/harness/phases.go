@@ -63,14 +63,15 @@ func (h *harness) ceilings(ctx context.Context, f *report.Figures) error {
 
 // echoLoad loads the trivial handler with n clients for the whole window.
 func (h *harness) echoLoad(ctx context.Context, n int) (report.Load, error) {
+	h.settle()
 	res, err := h.echoRound(ctx, n, h.plan.window, false)
 	return res.load(), err
 }
 
-// echoRound loads the trivial handler with n clients for window.
+// echoRound loads the trivial handler with n clients for window; the
+// caller lets the disk settle first.
 func (h *harness) echoRound(ctx context.Context, n int, window time.Duration,
 	samples bool) (loadResult, error) {
-	h.settle()
 	return h.bench(ctx, run{kind: "http", url: h.echo.URL(), clients: n,
 		duration: window, warmup: h.plan.warmup, samples: samples,
 		extra: []string{"--method", "POST", "--body", pingBody}})

@@ -19,15 +19,7 @@ import (
 func connect(t testing.TB, timeout time.Duration) (*nats.Conn, jetstream.JetStream, *Publisher) {
 	t.Helper()
 	srv := natsembed.StartForTest(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js := natsembed.ConnectForTest(t, srv.ClientURL())
 	p, err := NewPublisher(nc, timeout)
 	if err != nil {
 		t.Fatal(err)
