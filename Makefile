@@ -69,9 +69,9 @@ bench-smoke:
 bench-system:
 	$(GO) run ./bench/cmd/mfabench
 
-## fuzz: each fuzz target for a short while
+## fuzz: each fuzz target for 200,000 inputs
 fuzz:
-	./scripts/fuzz.sh 10s
+	./scripts/fuzz.sh 200000x
 
 clean:
 	rm -rf $(BIN)
