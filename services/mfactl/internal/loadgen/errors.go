@@ -17,4 +17,6 @@ var (
 	ErrNoWork = errors.New("loadgen: nothing to send")
 	// ErrToken is returned when the token endpoint does not issue a token.
 	ErrToken = errors.New("loadgen: no access token")
+	// ErrNoAuthID is returned when a created answer holds no authId.
+	ErrNoAuthID = errors.New("loadgen: no authId in the answer")
 )

@@ -169,6 +169,42 @@ func TestWrongCode_DiffersFromRight(t *testing.T) {
 	}
 }
 
+func TestValidateBody_AsEncodingJSONWritesIt(t *testing.T) {
+	for _, code := range []string{"123456", "000000", "", "12a4", `"\<`, "\u00e4\x01"} {
+		want, err := json.Marshal(map[string]string{"otp": code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := validateBody(code)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("validateBody(%q) = %s, %v; want %s", code, got, err, want)
+		}
+	}
+}
+
+func TestAuthIDOf_CompactOrNot(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+		err              bool
+	}{
+		{"compact", `{"authId":"ch_01J9","expiresAt":"2026-01-01T00:00:00Z"}`, "ch_01J9", false},
+		{"after other fields", `{"status":"SUCCESS","authId":"x-1"}`, "x-1", false},
+		{"indented", "{\n  \"authId\": \"ch_2\"\n}", "ch_2", false},
+		{"escaped", `{"authId":"a\u002fb"}`, "a/b", false},
+		{"empty", `{"authId":""}`, "", true},
+		{"missing", `{"status":"SUCCESS"}`, "", true},
+		{"not json", `<html>`, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := authIDOf([]byte(tt.body))
+			if got != tt.want || (err != nil) != tt.err {
+				t.Errorf("authIDOf(%s) = %q, %v; want %q, error %v", tt.body, got, err, tt.want, tt.err)
+			}
+		})
+	}
+}
+
 func TestOTPBody_IsTheRequestOfEachUser(t *testing.T) {
 	// The request as encoding/json writes it, field by field.
 	type request struct {

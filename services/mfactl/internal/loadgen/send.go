@@ -13,9 +13,9 @@ import (
 const maxAnswer = 64 << 10
 
 // send performs req and reads the whole answer so the connection is
-// reused. The outcome is OK when the status is want and, if into is not
-// nil, the body decodes into it.
-func send(client *http.Client, req *http.Request, want int, into any) Outcome {
+// reused. The outcome is OK when the status is want and, if decode is not
+// nil, decode accepts the body.
+func send(client *http.Client, req *http.Request, want int, decode func([]byte) error) Outcome {
 	resp, err := client.Do(req)
 	if err != nil {
 		return Outcome{Err: err}
@@ -29,8 +29,8 @@ func send(client *http.Client, req *http.Request, want int, into any) Outcome {
 		out.Err = fmt.Errorf("reading answer: %w", err)
 	case resp.StatusCode != want:
 		out.Err = fmt.Errorf("status %d, want %d: %s", resp.StatusCode, want, clip(body))
-	case into != nil:
-		if err := json.Unmarshal(body, into); err != nil {
+	case decode != nil:
+		if err := decode(body); err != nil {
 			out.Err = fmt.Errorf("decoding answer: %w", err)
 			break
 		}
@@ -51,6 +51,11 @@ func clip(b []byte) string {
 	}
 
 	return string(b)
+}
+
+// decodeInto returns a decode function for send that unmarshals into v.
+func decodeInto(v any) func([]byte) error {
+	return func(b []byte) error { return json.Unmarshal(b, v) }
 }
 
 // newRequest builds a request with an optional body and content type. It

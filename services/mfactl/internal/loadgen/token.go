@@ -48,7 +48,7 @@ func IssueTokens(client *http.Client, base string, cr Credentials) Scenario {
 			}
 
 			var ans tokenAnswer
-			out := send(client, req, http.StatusOK, &ans)
+			out := send(client, req, http.StatusOK, decodeInto(&ans))
 			if out.OK && ans.AccessToken == "" {
 				out.OK, out.Err = false, fmt.Errorf("%w in the answer", ErrToken)
 			}
@@ -112,7 +112,7 @@ func (t *Tokens) current(ctx context.Context) (*bearer, error) {
 	}
 
 	var ans tokenAnswer
-	out := send(t.client, req, http.StatusOK, &ans)
+	out := send(t.client, req, http.StatusOK, decodeInto(&ans))
 	if !out.OK || ans.AccessToken == "" {
 		return nil, fmt.Errorf("%w: %w", ErrToken, out.Err)
 	}
