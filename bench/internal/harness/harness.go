@@ -88,12 +88,15 @@ func ParseSweepMode(s string) (SweepMode, error) {
 // plan is how long and how much each phase measures.
 type plan struct {
 	window, warmup time.Duration
-	// rounds splits the OTP window into that many rounds, each after a
-	// round of the trivial handler and each with its own warm-up. Quick
-	// rounds are under a second, so they have no whole second to report
-	// as the slowest.
-	rounds        int
-	workerWindow  time.Duration
+	// rounds splits the window of OTP requests, validations and tokens
+	// into that many rounds, each after a round of the trivial handler
+	// and each with its own warm-up. Quick rounds are under a second, so
+	// they have no whole second to report as the slowest.
+	rounds       int
+	workerWindow time.Duration
+	// minCodes is how many delivered codes the validations wait for, up
+	// to codesWait: enough for each of their rounds and spare tries to
+	// last its warm-up and window at the rates seen here.
 	minCodes      int
 	codesWait     time.Duration
 	challenges    int
@@ -108,13 +111,13 @@ type plan struct {
 func planFor(c Config) plan {
 	if c.Quick {
 		return plan{window: 1500 * time.Millisecond, warmup: 300 * time.Millisecond, rounds: 2,
-			workerWindow: 2 * time.Second, minCodes: 1500, codesWait: 10 * time.Second,
+			workerWindow: 2 * time.Second, minCodes: 25_000, codesWait: 20 * time.Second,
 			challenges: 20_000, sweepInterval: time.Second, sweep: c.Sweep == SweepOn,
 			lifetime: 30 * time.Second}
 	}
 
 	return plan{window: 10 * time.Second, warmup: 2 * time.Second, rounds: 3,
-		workerWindow: 10 * time.Second, minCodes: 40_000, codesWait: time.Minute,
+		workerWindow: 10 * time.Second, minCodes: 140_000, codesWait: 2 * time.Minute,
 		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep != SweepOff,
 		lifetime: 10 * time.Minute}
 }
@@ -150,7 +153,8 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 		return nil, err
 	}
 
-	f := report.Figures{Quick: cfg.Quick, Machine: machine()}
+	f := report.Figures{Quick: cfg.Quick, Machine: machine(), Rounds: h.plan.rounds,
+		Repeats: map[string]int{}}
 	runErr := h.phases(ctx, &f)
 	if err := errors.Join(runErr, h.close()); err != nil {
 		return nil, err

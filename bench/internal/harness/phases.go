@@ -83,18 +83,15 @@ func (h *harness) startSystem(ctx context.Context, _ *report.Figures) error {
 	return err
 }
 
-// tokens measures the token endpoint.
+// tokens measures the token endpoint, in turns with the trivial handler.
 func (h *harness) tokens(ctx context.Context, f *report.Figures) (err error) {
-	if f.TokenEcho, err = h.echoLoad(ctx, tokenClients); err != nil {
-		return err
-	}
-
-	return h.measured(f, "tokens", func() error {
-		res, err := h.bench(ctx, run{kind: "token", url: h.api.base, clients: tokenClients,
-			duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds})
-		f.Tokens, f.TokenClients = res.load(), tokenClients
-		return err
-	})
+	f.TokenClients = tokenClients
+	f.TokenEcho, f.Tokens, err = h.pairedLoad(ctx, f, pairing{id: "tokens", clients: tokenClients,
+		spare: maxRepeats, product: func(_, _ int, window time.Duration) (loadResult, error) {
+			return h.bench(ctx, run{kind: "token", url: h.api.base, clients: tokenClients,
+				duration: window, warmup: h.plan.warmup, credentials: h.api.creds, samples: true})
+		}})
+	return err
 }
 
 // delivery paces OTP requests at report.DeliveryRate with one email
@@ -180,70 +177,96 @@ func quantileMillis(sorted []time.Duration, p float64) float64 {
 
 // Rounds with more of the CPU stolen than maxRoundSteal are measured
 // again, at most maxRoundTries times in all; the last try is kept.
+// maxRepeats leaves a figure's repeats capped by the tries alone.
 const (
 	maxRoundSteal = 0.10
 	maxRoundTries = 3
+	maxRepeats    = math.MaxInt
 )
 
 // otpRequests measures POST /v1/otp at each client count with no worker
-// running, leaving the deliveries queued for the email worker phase. At
-// each count the trivial handler and the product take turns for
-// plan.rounds rounds, so that the machine's changes of speed, which are
-// large on a shared host, weigh on both alike; a round during which the
-// hypervisor took much of the CPU is measured again.
+// running, leaving the deliveries queued for the email worker phase.
 func (h *harness) otpRequests(ctx context.Context, f *report.Figures) error {
-	f.OTP, f.OTPEcho, f.OTPRounds = map[int]report.Load{}, map[int]report.Load{}, h.plan.rounds
-	f.OTPRepeats = map[int]int{}
+	f.OTP, f.OTPEcho = map[int]report.Load{}, map[int]report.Load{}
 	for _, n := range report.Clients {
-		var echo, otp []loadResult
-		for round := range max(h.plan.rounds, 1) {
-			e, o, err := h.otpPair(ctx, f, n, round)
-			if err != nil {
-				return err
-			}
-
-			echo, otp = append(echo, e), append(otp, o)
+		echo, otp, err := h.pairedLoad(ctx, f, pairing{id: "otp-" + strconv.Itoa(n), clients: n,
+			spare: maxRepeats, product: func(round, try int, window time.Duration) (loadResult, error) {
+				return h.otpRound(ctx, n, round, try, window)
+			}})
+		if err != nil {
+			return err
 		}
 
-		f.OTPEcho[n], f.OTP[n] = merged(echo), merged(otp)
+		f.OTPEcho[n], f.OTP[n] = echo, otp
 	}
 
 	return nil
 }
 
-// otpPair measures one round of the trivial handler and then of OTP
-// requests with n clients, again while the CPU stolen during the pair
-// exceeds maxRoundSteal and tries are left.
-func (h *harness) otpPair(ctx context.Context, f *report.Figures,
-	n, round int) (loadResult, loadResult, error) {
-	window := h.plan.window / time.Duration(max(h.plan.rounds, 1))
-	id := "otp-" + strconv.Itoa(n)
+// pairing is a product figure measured in turns with the trivial
+// handler.
+type pairing struct {
+	// id is the figure's row, under which its CPU and repeats are kept.
+	id      string
+	clients int
+	// spare caps how many rounds of the figure may be measured again.
+	spare int
+	// product measures one round of the figure for window.
+	product func(round, try int, window time.Duration) (loadResult, error)
+}
+
+// pairedLoad measures p in plan.rounds rounds that share the window,
+// each a round of the trivial handler with the same clients and then one
+// of the product, so that the machine's changes of speed, which are
+// large on a shared host, weigh on both alike. It returns both merged.
+func (h *harness) pairedLoad(ctx context.Context, f *report.Figures,
+	p pairing) (echo, product report.Load, err error) {
+	rounds := max(h.plan.rounds, 1)
+	window := h.plan.window / time.Duration(rounds)
+	var echoes, products []loadResult
+	for round := range rounds {
+		e, o, err := h.pair(ctx, f, p, round, window)
+		if err != nil {
+			return echo, product, err
+		}
+
+		echoes, products = append(echoes, e), append(products, o)
+	}
+
+	return merged(echoes), merged(products), nil
+}
+
+// pair measures one round of the trivial handler and then of p, again
+// while the CPU stolen during the pair exceeds maxRoundSteal and both
+// tries and p's spare repeats are left.
+func (h *harness) pair(ctx context.Context, f *report.Figures, p pairing,
+	round int, window time.Duration) (loadResult, loadResult, error) {
 	for try := 1; ; try++ {
-		var echo, otp loadResult
+		var echo, product loadResult
 		echoSpan, err := h.measure(func() (err error) {
-			echo, err = h.echoRound(ctx, n, window, true)
+			echo, err = h.echoRound(ctx, p.clients, window, true)
 			return err
 		})
 		if err != nil {
-			return echo, otp, err
+			return echo, product, err
 		}
 
-		otpSpan, err := h.measure(func() (err error) {
-			otp, err = h.otpRound(ctx, n, round, try, window)
+		productSpan, err := h.measure(func() (err error) {
+			product, err = p.product(round, try, window)
 			return err
 		})
 		if err != nil {
-			return echo, otp, err
+			return echo, product, err
 		}
 
-		steal := max(echoSpan.share().Steal, otpSpan.share().Steal)
-		if steal <= maxRoundSteal || try == maxRoundTries {
-			h.record(f, id, otpSpan)
-			return echo, otp, nil
+		steal := max(echoSpan.share().Steal, productSpan.share().Steal)
+		if steal <= maxRoundSteal || try == maxRoundTries || f.Repeats[p.id] >= p.spare {
+			h.record(f, p.id, productSpan)
+			return echo, product, nil
 		}
 
-		f.OTPRepeats[n]++
-		h.log.Warn("round measured again: CPU stolen", slog.Int("clients", n),
+		f.Repeats[p.id]++
+		h.log.Warn("round measured again: CPU stolen", slog.String("figure", p.id),
 			slog.Int("round", round+1), slog.Float64("stolen", steal))
 	}
 }
@@ -259,7 +282,8 @@ func (h *harness) otpRound(ctx context.Context, n, round, try int,
 
 	res, err := h.bench(ctx, run{kind: "otp", url: h.api.base, clients: n,
 		duration: window, warmup: h.plan.warmup, credentials: h.api.creds, samples: true,
-		extra: []string{"--out", h.otpRecords(n, round), "--prefix", otpPrefix(n, round, try)}})
+		extra: []string{"--out", h.otpRecords(n, round), "--prefix", otpPrefix(n, round, try),
+			"--expires-in", strconv.Itoa(int(hardMaxExpiry.Seconds()))}})
 	stop()
 	return res, err
 }
@@ -327,40 +351,68 @@ func (h *harness) sinkRate(ctx context.Context) (float64, error) {
 	return float64(c1-c0) / t1.Sub(t0).Seconds(), nil
 }
 
+// validateSpare is how many validation rounds may be measured again:
+// every try consumes its own share of the delivered codes.
+const validateSpare = 2
+
 // validations reads the codes of the delivered messages and validates
-// them, one wrong code before each right one.
-func (h *harness) validations(ctx context.Context, f *report.Figures) error {
-	codes := filepath.Join(h.dir, "codes.txt")
-	n, err := h.writeCodes(codes)
+// them, one wrong code before each right one, in turns with the trivial
+// handler. The codes are shared out among the rounds and the spare
+// tries, so that no try sends a code another has used.
+func (h *harness) validations(ctx context.Context, f *report.Figures) (err error) {
+	lines, err := h.codeLines()
 	if err != nil {
 		return err
 	}
 
-	h.log.Info("codes collected", slog.Int("challenges", n))
-	if f.ValidateEcho, err = h.echoLoad(ctx, validateClients); err != nil {
-		return err
+	shares := max(h.plan.rounds, 1) + validateSpare
+	per := len(lines) / shares
+	if per == 0 {
+		return fmt.Errorf("%w: %d delivered codes for %d tries", ErrLoad, len(lines), shares)
 	}
 
-	return h.measured(f, "validate", func() error {
-		stop := h.profile(ctx, "validate")
-		res, err := h.bench(ctx, run{kind: "validate", url: h.api.base, clients: validateClients,
-			duration: h.plan.window, warmup: h.plan.warmup, credentials: h.api.creds,
-			extra: []string{"--codes", codes, "--wrong", "1"}})
-		stop()
-		f.Validate, f.ValidateClients = res.load(), validateClients
-		return err
-	})
+	h.log.Info("codes collected", slog.Int("challenges", len(lines)), slog.Int("per_try", per))
+	used := 0
+	f.ValidateClients = validateClients
+	f.ValidateEcho, f.Validate, err = h.pairedLoad(ctx, f, pairing{id: "validate",
+		clients: validateClients, spare: validateSpare,
+		product: func(round, try int, window time.Duration) (loadResult, error) {
+			path := filepath.Join(h.dir, "codes-"+strconv.Itoa(used+1)+".txt")
+			if err := writeFile(path, slices.Concat(lines[used*per:(used+1)*per]...)); err != nil {
+				return loadResult{}, err
+			}
+
+			used++
+			return h.validateRound(ctx, path, round == 0 && try == 1, window)
+		}})
+	return err
 }
 
-// writeCodes joins the sink's messages with the OTP phase's records and
-// writes "authId code" lines; it returns how many.
-func (h *harness) writeCodes(path string) (int, error) {
+// validateRound validates the codes in path for window, profiling it
+// when profile is set.
+func (h *harness) validateRound(ctx context.Context, path string, profile bool,
+	window time.Duration) (loadResult, error) {
+	stop := func() {}
+	if profile {
+		stop = h.profile(ctx, "validate")
+	}
+
+	res, err := h.bench(ctx, run{kind: "validate", url: h.api.base, clients: validateClients,
+		duration: window, warmup: h.plan.warmup, credentials: h.api.creds, samples: true,
+		extra: []string{"--codes", path, "--wrong", "1"}})
+	stop()
+	return res, err
+}
+
+// codeLines joins the sink's messages with the OTP phase's records and
+// returns an "authId code" line for each.
+func (h *harness) codeLines() ([][]byte, error) {
 	ids := map[string]string{}
 	for _, n := range report.Clients {
 		for round := range max(h.plan.rounds, 1) {
 			recs, err := readRecords(h.otpRecords(n, round))
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 
 			for _, r := range recs {
@@ -369,8 +421,7 @@ func (h *harness) writeCodes(path string) (int, error) {
 		}
 	}
 
-	var lines []byte
-	count := 0
+	var lines [][]byte
 	for _, a := range h.sink.Take() {
 		id, ok := ids[a.To]
 		if !ok {
@@ -379,16 +430,15 @@ func (h *harness) writeCodes(path string) (int, error) {
 
 		code, err := smtpsink.Code(a.Raw)
 		if err != nil {
-			return 0, fmt.Errorf("message to a benchmark user: %w", err)
+			return nil, fmt.Errorf("message to a benchmark user: %w", err)
 		}
 
-		lines = append(lines, id+" "+code+"\n"...)
-		count++
+		lines = append(lines, []byte(id+" "+code+"\n"))
 	}
 
-	if count == 0 {
-		return 0, fmt.Errorf("%w: no delivered codes to validate", ErrLoad)
+	if len(lines) == 0 {
+		return nil, fmt.Errorf("%w: no delivered codes to validate", ErrLoad)
 	}
 
-	return count, writeFile(path, lines)
+	return lines, nil
 }

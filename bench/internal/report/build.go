@@ -198,47 +198,57 @@ func memoryRows(f Figures) []Row {
 func ratioNote(rounds int) string {
 	paired := "a measurement taken just before the product figure at the same client count"
 	if rounds > 1 {
-		paired = fmt.Sprintf("one taken at the same client count: for OTP requests the two "+
-			"take turns in %d rounds that share the window, and each figure merges its rounds "+
-			"(answers over their time, latencies together); for the others, a measurement "+
-			"taken just before", rounds)
+		paired = fmt.Sprintf("one taken at the same client count, in turns with the product: "+
+			"the two take %d rounds each that share the window, and each figure merges its "+
+			"rounds (answers over their time, latencies together)", rounds)
 	}
 	return "Ratios to the trivial Echo handler use " + paired + "; bbolt and JetStream " +
 		"ceilings are the ones at the top, shown for the figures they bound."
 }
 
-// repeatNote says which OTP rounds were measured again, or nothing.
-func repeatNote(repeats map[int]int) string {
+// repeatNote says which rounds were measured again, or nothing.
+func repeatNote(repeats map[string]int) string {
 	var parts []string
-	for _, n := range Clients {
-		switch r := repeats[n]; r {
+	for _, id := range RowIDs {
+		switch r := repeats[id]; r {
 		case 0:
 		case 1:
-			parts = append(parts, fmt.Sprintf("once at %d clients", n))
+			parts = append(parts, "once for "+roundName(id))
 		default:
-			parts = append(parts, fmt.Sprintf("%d times at %d clients", r, n))
+			parts = append(parts, fmt.Sprintf("%d times for %s", r, roundName(id)))
 		}
 	}
 	if len(parts) == 0 {
 		return ""
 	}
-	return "An OTP round was measured again " + strings.Join(parts, ", ") + ": the hypervisor " +
-		"took more than a tenth of the CPU during the try before (the last of three tries is " +
+	return "A round was measured again " + strings.Join(parts, ", ") + ": the hypervisor " +
+		"took more than a tenth of the CPU during the try before (the last try allowed is " +
 		"kept whatever its share)."
+}
+
+// roundName names the figure of row id in a note.
+func roundName(id string) string {
+	if n, ok := strings.CutPrefix(id, "otp-"); ok {
+		return "OTP requests at " + n + " clients"
+	}
+	if id == "validate" {
+		return "validations"
+	}
+	return id
 }
 
 func notes(f Figures) []string {
 	out := []string{
 		"Every figure comes from this one run on this machine; the load generator " +
 			"(mfactl bench) shares the CPU with the system under test.",
-		ratioNote(f.OTPRounds),
+		ratioNote(f.Rounds),
 		"CPU busy and stolen are shares of the machine's CPU time during a measurement: " +
 			"busy ran anything here, \"by others\" is the part of it that processes the " +
 			"benchmark did not start (such as builds beside it) used, stolen went to other " +
 			"guests of the hypervisor; where either is high, the figure is low.",
 	}
 
-	if note := repeatNote(f.OTPRepeats); note != "" {
+	if note := repeatNote(f.Repeats); note != "" {
 		out = append(out, note)
 	}
 

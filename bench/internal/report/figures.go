@@ -76,17 +76,17 @@ type Figures struct {
 	JetStreamWindow int
 	// OTP is POST /v1/otp load by client count.
 	OTP map[int]Load
-	// OTPEcho is the trivial handler measured in turns with each OTP load,
-	// by client count; ValidateEcho and TokenEcho are measured just before
-	// their figures. Ratios use these paired ceilings, so that a change in
-	// the machine's speed during the run (CPU steal) does not skew them.
+	// OTPEcho, by client count, ValidateEcho and TokenEcho are the trivial
+	// handler measured in turns with the product figure they bound.
+	// Ratios use these paired ceilings, so that a change in the machine's
+	// speed during the run (CPU steal) does not skew them.
 	OTPEcho                 map[int]Load
 	ValidateEcho, TokenEcho Load
-	// OTPRounds is how many alternating rounds OTP and OTPEcho merge, and
-	// OTPRepeats how many rounds were measured again, by client count,
+	// Rounds is how many alternating rounds each paired figure merges, and
+	// Repeats how many of its rounds were measured again, by row ID,
 	// because the hypervisor took too much of the CPU during them.
-	OTPRounds  int
-	OTPRepeats map[int]int
+	Rounds  int
+	Repeats map[string]int
 	// Validate is validation load with ValidateClients clients.
 	Validate        Load
 	ValidateClients int

@@ -92,21 +92,22 @@ func TestMarkdown_NotesOnRounds(t *testing.T) {
 	tests := []struct {
 		name    string
 		rounds  int
-		repeats map[int]int
+		repeats map[string]int
 		want    []string
 		not     []string
 	}{
 		{"one measurement", 1, nil, []string{"just before the product figure"},
 			[]string{"rounds", "again"}},
-		{"rounds", 3, map[int]int{}, []string{"take turns in 3 rounds"}, []string{"measured again"}},
-		{"repeats", 3, map[int]int{64: 2, 256: 1},
-			[]string{"measured again 2 times at 64 clients, once at 256 clients"},
-			[]string{"16 clients"}},
+		{"rounds", 3, map[string]int{}, []string{"take 3 rounds each"}, []string{"measured again"}},
+		{"repeats", 3, map[string]int{"otp-64": 2, "otp-256": 1, "validate": 1},
+			[]string{"measured again 2 times for OTP requests at 64 clients, once for OTP " +
+				"requests at 256 clients, once for validations"},
+			[]string{"16 clients", "tokens"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := figures()
-			f.OTPRounds, f.OTPRepeats = tt.rounds, tt.repeats
+			f.Rounds, f.Repeats = tt.rounds, tt.repeats
 			var b strings.Builder
 			if err := Build(f).Markdown(&b); err != nil {
 				t.Fatal(err)
