@@ -75,6 +75,7 @@ func New(d Deps) *echo.Echo {
 	g.DELETE("/clients/:id/domains/:domain", s.deleteDomain)
 	g.POST("/users/erase", s.eraseUser)
 	g.GET("/audit", s.listAudit)
+	g.GET("/openapi.yaml", serveOpenAPI)
 
 	return e
 }

@@ -2,7 +2,8 @@
 // NATS with JetStream on a random port, bbolt in a temporary directory,
 // both listeners on random loopback ports) and drives it over HTTP the way
 // an application would. Every response is checked against the OpenAPI
-// document.
+// document of its listener: the public one, or the admin one, which must
+// list every admin route the tests call.
 package apitest
 
 import (
@@ -26,8 +27,10 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/admin"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/app"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/config"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpapi"
 )
 
 // API is a running mfa-api under test.
@@ -44,7 +47,7 @@ type API struct {
 	// ClientID and Secret are a client allowed everything.
 	ClientID, Secret string
 	http             *http.Client
-	spec             *validator
+	spec, adminSpec  *validator
 	// SkipSpec turns off the OpenAPI check of answers, for benchmarks,
 	// where it would cost more than the request.
 	SkipSpec bool
@@ -88,7 +91,9 @@ func Start(t testing.TB, env map[string]string) *API {
 		}
 	})
 	api := &API{t: t, App: a, Config: cfg, NATS: ns, Logs: logs, Base: "http://" + a.PublicAddr(),
-		Admin: "http://" + a.AdminAddr(), http: &http.Client{Timeout: 10 * time.Second}, spec: loadSpec(t)}
+		Admin: "http://" + a.AdminAddr(), http: &http.Client{Timeout: 10 * time.Second},
+		spec:      loadSpec(t, "the public OpenAPI document", httpapi.OpenAPI, false),
+		adminSpec: loadSpec(t, "the admin OpenAPI document", admin.OpenAPI, true)}
 	api.JS = connect(t, ns.ClientURL())
 	api.Delivery, _ = keyring.NewAEAD(cfg.DeliveryKeys)
 	api.ClientID, api.Secret = api.CreateClient(nil)
@@ -118,8 +123,9 @@ func (a *API) CreateClient(fields map[string]any) (id, secret string) {
 	return out["clientId"].(string), out["clientSecret"].(string)
 }
 
-// AdminDo calls the admin API and decodes the JSON answer.
-func (a *API) AdminDo(method, path string, body any) (int, map[string]any) {
+// AdminRequest returns a request to the admin API with the admin token and
+// body as JSON (none when nil).
+func (a *API) AdminRequest(method, path string, body any) *http.Request {
 	a.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -127,18 +133,25 @@ func (a *API) AdminDo(method, path string, body any) (int, map[string]any) {
 		rd = bytes.NewReader(b)
 	}
 
-	req, _ := http.NewRequest(method, a.Admin+path, rd)
-	req.Header.Set("Authorization", "Bearer "+a.Config.AdminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.http.Do(req)
+	req, err := http.NewRequest(method, a.Admin+path, rd)
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
+	req.Header.Set("Authorization", "Bearer "+a.Config.AdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
 
-	return resp.StatusCode, out
+// AdminDo calls the admin API, checks the answer against the admin OpenAPI
+// document and decodes it; an answer that is not a JSON object decodes
+// empty.
+func (a *API) AdminDo(method, path string, body any) (int, map[string]any) {
+	a.t.Helper()
+	resp := a.Send(a.AdminRequest(method, path, body))
+	if resp.JSON == nil {
+		resp.JSON = map[string]any{}
+	}
+	return resp.Status, resp.JSON
 }
 
 // Token gets an access token for the client with scope ("" for all).
@@ -169,8 +182,8 @@ type Response struct {
 // Code returns the error code of an error answer.
 func (r Response) Code() string { s, _ := r.JSON["code"].(string); return s }
 
-// Send sends req, checks the answer against the OpenAPI document and
-// decodes it.
+// Send sends req, checks the answer against the OpenAPI document of the
+// listener it went to and decodes it.
 func (a *API) Send(req *http.Request) Response {
 	a.t.Helper()
 	var reqBody []byte
@@ -187,12 +200,20 @@ func (a *API) Send(req *http.Request) Response {
 	body, _ := io.ReadAll(resp.Body)
 	req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	if !a.SkipSpec {
-		a.spec.check(a.t, req, resp, body)
+		a.specFor(req).check(a.t, req, resp, body)
 	}
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Body: body}
 	_ = json.Unmarshal(body, &out.JSON)
 
 	return out
+}
+
+// specFor returns the validator of the listener req goes to.
+func (a *API) specFor(req *http.Request) *validator {
+	if req.URL.Scheme+"://"+req.URL.Host == a.Admin {
+		return a.adminSpec
+	}
+	return a.spec
 }
 
 // Do sends a JSON request with a bearer token.

@@ -1,0 +1,241 @@
+package admin_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/apitest"
+)
+
+// step is one admin call and the status it must answer. Its path is under
+// /admin/v1, and {id}, {name} and {domain} in it stand for the test's
+// client, template and domain.
+type step struct {
+	method, path string
+	body         any
+	want         int
+}
+
+// obj is a JSON object in a request body.
+type obj = map[string]any
+
+var acmeFiles = map[string]string{
+	"subject.txt":    "Your {{.AppName}} code",
+	"body.txt":       "Hello {{.UserName}}, your code is {{.Code}}.",
+	"body.html":      "<p>Hello {{.UserName}}, your code is {{.Code}}.</p>",
+	"sms.txt":        "{{.Code}} is your {{.AppName}} code",
+	"pt/subject.txt": "Seu código {{.AppName}}",
+}
+
+// clientSettings sets every field a client update takes but the sender.
+var clientSettings = obj{
+	"name": "Acme", "scopes": []string{"otp:send", "otp:validate"},
+	"deviceTypes": []string{"EMAIL", "SMS", "TOTP"},
+	"templates":   []string{"demotemplate"}, "defaultTemplate": "demotemplate",
+	"policy": obj{"codeLength": 8, "lifetimeSeconds": 120, "maxAttempts": 3},
+	"totp":   obj{"algorithm": "SHA256", "digits": 8, "period": 30, "issuer": "Acme"},
+	"limits": obj{"user": obj{"max": 5, "windowSeconds": 60},
+		"failures": obj{"max": 10, "windowSeconds": 3600, "hardStop": 50}},
+	"destinations": obj{"defaultRegion": "US", "allowedCountries": []string{"US", "CA"}},
+	"brand": obj{"logoUrl": "https://acme.example/logo.png", "primaryColor": "#123456",
+		"supportEmail": "help@acme.example"},
+	"smsSender": "Acme", "smsMaxSegments": 2,
+}
+
+func clientSteps() []step {
+	second := obj{"name": "Second", "deviceTypes": []string{"SMS"}}
+	return []step{
+		{"GET", "/clients", nil, 200},
+		{"POST", "/clients", second, 201},
+		{"POST", "/clients", obj{"name": "No device types"}, 400},
+		{"GET", "/clients/{id}", nil, 200},
+		{"GET", "/clients/mfa_nobody", nil, 404},
+		{"PATCH", "/clients/{id}", clientSettings, 200},
+		{"PATCH", "/clients/{id}", obj{"colour": "red"}, 400},
+		{"PATCH", "/clients/mfa_nobody", obj{"name": "Nobody"}, 404},
+		{"POST", "/clients/{id}/disable", nil, 200},
+		{"POST", "/clients/{id}/enable", nil, 200},
+		{"POST", "/clients/mfa_nobody/enable", nil, 404},
+		{"POST", "/clients/{id}/rotate-secret", obj{"graceSeconds": 3600}, 200},
+		{"POST", "/clients/{id}/rotate-secret", nil, 200},
+		{"POST", "/clients/{id}/rotate-secret", obj{"graceSeconds": -1}, 400},
+		{"POST", "/clients/mfa_nobody/rotate-secret", nil, 404},
+	}
+}
+
+func brandingSteps(t testing.TB) []step {
+	sender := obj{"emailSender": obj{"fromAddress": "login@acme.example", "fromName": "Acme",
+		"replyTo": "help@acme.example"}}
+	domain := obj{"domain": "acme.example", "selector": "mfa2026", "privateKeyPem": ed25519PEM(t)}
+	broken := obj{"files": obj{"subject.txt": "{{.Nope"}}
+	return []step{
+		{"PATCH", "/clients/{id}", sender, 400},
+		{"POST", "/clients/{id}/domains", domain, 201},
+		{"POST", "/clients/{id}/domains", obj{"domain": "not a domain"}, 400},
+		{"POST", "/clients/mfa_nobody/domains", domain, 404},
+		{"GET", "/clients/{id}/domains", nil, 200},
+		{"PATCH", "/clients/{id}", sender, 200},
+		{"DELETE", "/clients/{id}/domains/{domain}", nil, 400},
+		{"PUT", "/clients/{id}/templates/{name}", obj{"files": acmeFiles}, 200},
+		{"PUT", "/clients/{id}/templates/{name}", broken, 400},
+		{"GET", "/clients/{id}/templates", nil, 200},
+		{"GET", "/clients/mfa_nobody/templates", nil, 404},
+		{"POST", "/clients/{id}/templates/{name}/preview", obj{"locale": "pt"}, 200},
+		{"POST", "/clients/{id}/templates/{name}/preview", nil, 200},
+		{"POST", "/clients/{id}/templates/missing/preview", nil, 404},
+		{"DELETE", "/clients/{id}/templates/{name}", nil, 204},
+		{"DELETE", "/clients/{id}/templates/{name}", nil, 404},
+		{"PATCH", "/clients/{id}", obj{"emailSender": obj{}}, 200},
+		{"DELETE", "/clients/{id}/domains/{domain}", nil, 204},
+		{"DELETE", "/clients/{id}/domains/{domain}", nil, 404},
+	}
+}
+
+func operationSteps(id string) []step {
+	user := obj{"clientId": id, "userName": "jdoe"}
+	return []step{
+		{"GET", "/keys", nil, 200},
+		{"POST", "/keys/rotate", nil, 200},
+		{"GET", "/dlq?channel=email&since=1h", nil, 200},
+		{"GET", "/dlq?channel=fax", nil, 400},
+		{"GET", "/dlq?since=yesterday", nil, 400},
+		{"POST", "/dlq/replay", obj{"dryRun": true}, 200},
+		{"POST", "/dlq/replay", obj{"channel": "email"}, 200},
+		{"POST", "/dlq/replay", nil, 400},
+		{"POST", "/limits/clear", obj{"clientId": id, "email": "jon@example.com"}, 200},
+		{"POST", "/limits/clear", user, 200},
+		{"POST", "/limits/clear", obj{"clientId": id}, 400},
+		{"POST", "/limits/clear", obj{"clientId": id, "email": "jon"}, 400},
+		{"POST", "/limits/clear", obj{"clientId": "mfa_nobody", "userName": "jdoe"}, 404},
+		{"POST", "/users/erase", user, 200},
+		{"POST", "/users/erase", obj{"clientId": id}, 400},
+		{"GET", "/audit", nil, 200},
+		{"GET", "/audit?limit=5&since=1h", nil, 200},
+		{"GET", "/audit?limit=0", nil, 400},
+		{"GET", "/openapi.yaml", nil, 200},
+	}
+}
+
+func ed25519PEM(t testing.TB) string {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
+
+// deadLetter dead-letters the delivery of a new email challenge, as a
+// worker that gave up would, so that the dead-letter routes have one to
+// show.
+func deadLetter(t testing.TB, api *apitest.API) {
+	t.Helper()
+	tok := api.Token(api.ClientID, api.Secret, "")
+	r := api.Do(http.MethodPost, "/v1/otp", tok, obj{"userName": "jdoe", "email": "jon@example.com",
+		"deviceType": "EMAIL", "templateName": "demotemplate"})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("POST /v1/otp = %d %s", r.Status, r.Body)
+	}
+	d := api.Deliveries()[0]
+
+	m := nats.NewMsg(events.ChannelEmail.DLQSubject())
+	m.Data = d.Raw
+	m.Header.Set(events.HeaderReason, "attempts-exhausted")
+	m.Header.Set(events.HeaderAttempts, "5")
+	m.Header.Set(events.HeaderLastError, "421 try again later")
+	m.Header.Set(events.HeaderAuthID, d.Delivery.AuthID)
+	m.Header.Set(events.HeaderDestination, "j***@example.com")
+	m.Header.Set(events.HeaderFailedAt, time.Now().UTC().Format(time.RFC3339Nano))
+	if _, err := api.JS.PublishMsg(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+
+	status, out := api.AdminDo(http.MethodGet, "/admin/v1/dlq", nil)
+	if list, _ := out["deadLetters"].([]any); status != http.StatusOK || len(list) != 1 {
+		t.Fatalf("GET /admin/v1/dlq = %d %v, want the one dead letter", status, out)
+	}
+}
+
+// TestAdmin_EveryRouteAnswersAsDocumented calls every admin route, each at
+// least once successfully, and lets the harness check each answer against
+// the admin OpenAPI document.
+func TestAdmin_EveryRouteAnswersAsDocumented(t *testing.T) {
+	api := apitest.Start(t, nil)
+	deadLetter(t, api)
+	steps := slices.Concat(clientSteps(), brandingSteps(t), operationSteps(api.ClientID))
+	fill := strings.NewReplacer("{id}", api.ClientID, "{name}", "acme", "{domain}", "acme.example")
+
+	succeeded := map[string]bool{}
+	for _, s := range steps {
+		path := "/admin/v1" + s.path
+		if status, out := api.AdminDo(s.method, fill.Replace(path), s.body); status != s.want {
+			t.Errorf("%s %s = %d %v, want %d", s.method, path, status, out, s.want)
+		}
+		if s.want < 300 {
+			route, _, _ := strings.Cut(path, "?")
+			succeeded[s.method+" "+route] = true
+		}
+	}
+
+	for _, r := range routes() {
+		if !succeeded[r] {
+			t.Errorf("no step shows %s succeeding", r)
+		}
+	}
+}
+
+func TestAdmin_RefusalsAnswerAsDocumented(t *testing.T) {
+	api := apitest.Start(t, nil)
+	big := obj{"files": obj{"subject.txt": strings.Repeat("x", 300<<10)}}
+	erase := obj{"clientId": api.ClientID, "userName": "jdoe"}
+	tests := []struct {
+		name         string
+		method, path string
+		body         any
+		// header is set to value before sending; an empty value removes it.
+		header, value string
+		want          int
+		code          string
+	}{
+		{"no token", "GET", "/clients", nil, "Authorization", "", 401, "UNAUTHORIZED"},
+		{"wrong token", "POST", "/keys/rotate", nil,
+			"Authorization", "Bearer x", 401, "UNAUTHORIZED"},
+		{"body too large", "PUT", "/clients/{id}/templates/big", big,
+			"", "", 413, "PAYLOAD_TOO_LARGE"},
+		{"not JSON", "POST", "/users/erase", erase,
+			"Content-Type", "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE"},
+		{"not UTF-8", "PATCH", "/clients/{id}", obj{"name": "x"},
+			"Content-Type", "application/json; charset=latin1", 415, "UNSUPPORTED_MEDIA_TYPE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := "/admin/v1" + strings.ReplaceAll(tt.path, "{id}", api.ClientID)
+			req := api.AdminRequest(tt.method, path, tt.body)
+			if tt.value == "" {
+				req.Header.Del(tt.header)
+			} else {
+				req.Header.Set(tt.header, tt.value)
+			}
+
+			if r := api.Send(req); r.Status != tt.want || r.Code() != tt.code {
+				t.Errorf("%s %s = %d %s, want %d %s", tt.method, path, r.Status, r.Body,
+					tt.want, tt.code)
+			}
+		})
+	}
+}
