@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/pkg/vonagetest"
 )
 
@@ -64,5 +65,32 @@ func TestE2E_ReplayDeadLetters(t *testing.T) {
 	rest, _ := s.Mfactl("dlq", "list")
 	if strings.Contains(rest, live) || !strings.Contains(rest, short) {
 		t.Errorf("after replay the DLQ should hold the skipped ones only:\n%s", rest)
+	}
+}
+
+// TestE2E_ReplayStoppedSaysWhatItDid takes the delivery stream away from
+// under a replay: mfactl fails, and shows what the replay did before.
+func TestE2E_ReplayStoppedSaysWhatItDid(t *testing.T) {
+	s := StartSystem(t, nil)
+	tok := s.Token()
+	barred := vonagetest.Reply{Status: "7", ErrorText: "Number barred"}
+	s.Vonage.Script(barred, barred)
+	first := s.Request(tok, map[string]any{"userName": "a", "phoneNumber": "+14155550121", "deviceType": "SMS"})
+	second := s.Request(tok, map[string]any{"userName": "b", "phoneNumber": "+14155550122", "deviceType": "SMS"})
+	for _, id := range []string{first, second} {
+		s.waitHistory(tok, id, 20*time.Second, func(h []string) bool { return count(h, "dead-lettered") == 1 })
+	}
+	if status, _ := s.Call(http.MethodDelete, "/v1/otp/"+first, tok, nil); status != 204 {
+		t.Fatalf("cancel = %d", status)
+	}
+	deleteStream(t, s.env["MFA_NATS_URL"], events.StreamDelivery)
+
+	out, err := s.Mfactl("dlq", "replay")
+	if err == nil || !strings.Contains(out, "UNAVAILABLE") || !strings.Contains(out, first+"  cancelled") ||
+		!strings.Contains(out, "0 replayed, 1 skipped") {
+		t.Fatalf("replay without the delivery stream = %v\n%s", err, out)
+	}
+	if rest, _ := s.Mfactl("dlq", "list"); !strings.Contains(rest, second) {
+		t.Errorf("the dead letter that failed to go out left the DLQ:\n%s", rest)
 	}
 }

@@ -45,3 +45,21 @@ func streamDump(t *testing.T, url string) string {
 	}
 	return b.String()
 }
+
+// deleteStream removes a stream, as an operator's mistake or a lost
+// JetStream volume would.
+func deleteStream(t *testing.T, url, name string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -42,6 +42,13 @@ type server struct {
 // errUnauthorized is a missing or wrong admin token.
 var errUnauthorized = errors.New("admin token required")
 
+// errUnavailable marks a failure of the store or of JetStream, which a
+// later try may not meet.
+var errUnavailable = errors.New("admin: unavailable")
+
+// msgUnavailable is the message of a 503 answer.
+const msgUnavailable = "the store or the event stream is unavailable; try again"
+
 // New returns the admin API's handler.
 func New(d Deps) *echo.Echo {
 	s := &server{Deps: d}
@@ -125,6 +132,8 @@ func classify(err error) (int, string, string) {
 		return http.StatusNotFound, "NOT_FOUND", "no such template or domain"
 	case errors.Is(err, branding.ErrInvalid):
 		return http.StatusBadRequest, "INVALID_REQUEST", strings.TrimPrefix(err.Error(), "branding: invalid: ")
+	case errors.Is(err, errUnavailable), errors.Is(err, branding.ErrUnavailable):
+		return http.StatusServiceUnavailable, "UNAVAILABLE", msgUnavailable
 	case errors.Is(err, httpio.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is too large"
 	case errors.Is(err, httpio.ErrMediaType):

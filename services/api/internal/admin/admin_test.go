@@ -145,6 +145,12 @@ func ed25519PEM(t testing.TB) string {
 // show.
 func deadLetter(t testing.TB, api *apitest.API) {
 	t.Helper()
+	deadLetterAmong(t, api, 1)
+}
+
+// deadLetterAmong is deadLetter where the letter makes want in all.
+func deadLetterAmong(t testing.TB, api *apitest.API, want int) {
+	t.Helper()
 	tok := api.Token(api.ClientID, api.Secret, "")
 	r := api.Do(http.MethodPost, "/v1/otp", tok, obj{"userName": "jdoe", "email": "jon@example.com",
 		"deviceType": "EMAIL", "templateName": "demotemplate"})
@@ -166,8 +172,8 @@ func deadLetter(t testing.TB, api *apitest.API) {
 	}
 
 	status, out := api.AdminDo(http.MethodGet, "/admin/v1/dlq", nil)
-	if list, _ := out["deadLetters"].([]any); status != http.StatusOK || len(list) != 1 {
-		t.Fatalf("GET /admin/v1/dlq = %d %v, want the one dead letter", status, out)
+	if list, _ := out["deadLetters"].([]any); status != http.StatusOK || len(list) != want {
+		t.Fatalf("GET /admin/v1/dlq = %d %v, want %d dead letters", status, out, want)
 	}
 }
 
@@ -237,5 +243,84 @@ func TestAdmin_RefusalsAnswerAsDocumented(t *testing.T) {
 					tt.want, tt.code)
 			}
 		})
+	}
+}
+
+func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
+	api := apitest.Start(t, nil)
+	status, created := api.AdminDo(http.MethodPost, "/admin/v1/clients",
+		obj{"name": "Plain", "deviceTypes": []string{"EMAIL"}})
+	if status != http.StatusCreated {
+		t.Fatalf("POST /clients = %d %v", status, created)
+	}
+	path := "/admin/v1/clients/" + created["clientId"].(string)
+	view := created["client"].(map[string]any)
+	if _, ok := view["templates"].([]any); !ok {
+		t.Errorf("templates of a client without any = %v, want []", view["templates"])
+	}
+	dest, _ := view["destinations"].(map[string]any)
+	if _, ok := dest["allowedCountries"].([]any); !ok {
+		t.Errorf("allowedCountries of a client without any = %v, want []", dest["allowedCountries"])
+	}
+	_, list := api.AdminDo(http.MethodGet, path+"/templates", nil)
+	if _, ok := list["templates"].([]any); !ok {
+		t.Errorf("templates of a client that may use none = %v, want []", list["templates"])
+	}
+
+	status, out := api.AdminDo(http.MethodPatch, path, obj{"name": "  Renamed \t", "defaultTemplate": "acme"})
+	if status != http.StatusOK || out["name"] != "Renamed" || out["defaultTemplate"] != "acme" {
+		t.Fatalf("PATCH name and defaultTemplate = %d %v", status, out)
+	}
+	if tpl, _ := out["templates"].([]any); !slices.Contains(tpl, any("acme")) {
+		t.Errorf("templates = %v, want the default template in them", out["templates"])
+	}
+
+	status, out = api.AdminDo(http.MethodPatch, path, obj{"scopes": []string{}})
+	if status != http.StatusBadRequest || !strings.Contains(fmtAny(out["message"]), "scopes") {
+		t.Errorf("PATCH scopes [] = %d %v, want 400 about scopes", status, out)
+	}
+	if _, out = api.AdminDo(http.MethodGet, path, nil); len(out["scopes"].([]any)) != 3 {
+		t.Errorf("scopes after a refused update = %v, want all three kept", out["scopes"])
+	}
+}
+
+// fmtAny is v as a string, or "" when it is not one.
+func fmtAny(v any) string { s, _ := v.(string); return s }
+
+func TestAdmin_EraseNeedsAKnownClient(t *testing.T) {
+	api := apitest.Start(t, nil)
+	status, out := api.AdminDo(http.MethodPost, "/admin/v1/users/erase",
+		obj{"clientId": "mfa_unknown", "userName": "jdoe"})
+	if status != http.StatusNotFound || out["code"] != "NOT_FOUND" {
+		t.Errorf("erase for an unknown client = %d %v, want 404 NOT_FOUND", status, out)
+	}
+}
+
+// TestAdmin_ReplayStoppedShowsWhatItDid dead-letters an unreadable event
+// and a real delivery, then takes the delivery stream away, so that the
+// replay skips the first and fails on the second.
+func TestAdmin_ReplayStoppedShowsWhatItDid(t *testing.T) {
+	api := apitest.Start(t, nil)
+	junk := nats.NewMsg(events.ChannelEmail.DLQSubject())
+	junk.Data = []byte("not an event")
+	junk.Header.Set(events.HeaderReason, "attempts-exhausted")
+	if _, err := api.JS.PublishMsg(context.Background(), junk); err != nil {
+		t.Fatal(err)
+	}
+	deadLetterAmong(t, api, 2)
+	if err := api.JS.DeleteStream(context.Background(), events.StreamDelivery); err != nil {
+		t.Fatal(err)
+	}
+
+	status, out := api.AdminDo(http.MethodPost, "/admin/v1/dlq/replay", obj{})
+	report, _ := out["report"].(map[string]any)
+	if status != http.StatusServiceUnavailable || out["code"] != "UNAVAILABLE" || report == nil {
+		t.Fatalf("replay without the delivery stream = %d %v, want 503 with a report", status, out)
+	}
+	if skipped, _ := report["skipped"].([]any); len(skipped) != 1 {
+		t.Errorf("report = %v, want the unreadable dead letter skipped", report)
+	}
+	if _, out = api.AdminDo(http.MethodGet, "/admin/v1/dlq", nil); len(out["deadLetters"].([]any)) != 2 {
+		t.Errorf("dead letters after the failed replay = %v, want both kept", out["deadLetters"])
 	}
 }

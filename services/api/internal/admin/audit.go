@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
@@ -103,6 +104,9 @@ func (s *server) eraseUser(c echo.Context) error {
 	}
 	if req.ClientID == "" || req.UserName == "" {
 		return httpio.BadRequest("clientId and userName are required")
+	}
+	if _, ok := s.Clients.Get(req.ClientID); !ok {
+		return clients.ErrNotFound
 	}
 	erased, err := s.Store.EraseUser(req.ClientID, req.UserName, func(dests []string) []string {
 		return limits.KeysOf(req.ClientID, req.UserName, dests)

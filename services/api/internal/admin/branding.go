@@ -56,7 +56,7 @@ func (s *server) listTemplates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"templates": s.Branding.List(cl)})
+	return c.JSON(http.StatusOK, map[string]any{"templates": listOf(s.Branding.List(cl))})
 }
 
 func (s *server) deleteTemplate(c echo.Context) error {

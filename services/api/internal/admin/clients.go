@@ -236,8 +236,17 @@ type clientView struct {
 	UpdatedAt       time.Time            `json:"updatedAt"`
 }
 
+// listOf is l, or an empty list for none, so that JSON shows [] rather
+// than null.
+func listOf[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
+}
+
 func viewOf(c *store.Client) clientView {
-	v := clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Templates: c.Templates,
+	v := clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Templates: listOf(c.Templates),
 		DefaultTemplate: c.DefaultTemplate, Disabled: c.Disabled, Policy: policyOf(c.Policy),
 		TOTP: totpJSON{Algorithm: c.TOTP.Algorithm, Digits: c.TOTP.Digits, Period: c.TOTP.Period,
 			Issuer: c.TOTP.Issuer},
@@ -251,7 +260,8 @@ func viewOf(c *store.Client) clientView {
 	}
 	v.EmailSender, v.SMSSender, v.Brand, v.SMSMaxSegments = c.EmailSender, c.SMSSender, c.Brand, c.SMSMaxSegments
 	v.Destinations = destinationsJSON{AllowUnicodeEmail: c.Destinations.AllowUnicodeEmail,
-		DefaultRegion: c.Destinations.DefaultRegion, AllowedCountries: c.Destinations.AllowedCountries}
+		DefaultRegion:    c.Destinations.DefaultRegion,
+		AllowedCountries: listOf(c.Destinations.AllowedCountries)}
 	for _, s := range c.Secrets {
 		sv := secretView{CreatedAt: s.CreatedAt}
 		if !s.ExpiresAt.IsZero() {

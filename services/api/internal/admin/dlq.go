@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 )
@@ -45,7 +48,7 @@ func (s *server) listDLQ(c echo.Context) error {
 	}
 	entries, err := s.DLQ.List(c.Request().Context(), f)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", errUnavailable, err)
 	}
 	if entries == nil {
 		entries = []dlq.Entry{}
@@ -71,7 +74,26 @@ func (s *server) replayDLQ(c echo.Context) error {
 	}
 	rep, err := s.DLQ.Replay(c.Request().Context(), f, req.DryRun)
 	if err != nil {
-		return err
+		return s.replayStopped(c, rep, err)
 	}
 	return c.JSON(http.StatusOK, rep)
+}
+
+// replayFailure is the answer to a replay that stopped part-way: the
+// error, and what had been done before it, which stays done.
+type replayFailure struct {
+	httpio.ErrorBody
+	Report dlq.Report `json:"report"`
+}
+
+// replayStopped answers 503 with what the replay did before err, so that
+// the operator knows which dead letters went out and were deleted; a
+// replay run again goes on with the rest.
+func (s *server) replayStopped(c echo.Context, rep dlq.Report, err error) error {
+	s.Logger.Error("dead-letter replay stopped", slog.String(logging.KeyRequestID, httpio.RequestID(c)),
+		slog.Int("replayed", len(rep.Replayed)), slog.Int("skipped", len(rep.Skipped)), logging.Err(err))
+	return c.JSON(http.StatusServiceUnavailable, replayFailure{
+		ErrorBody: httpio.ErrorBody{Status: "FAILED", Code: "UNAVAILABLE",
+			Message: "replay stopped: " + msgUnavailable + "; what the report lists was done"},
+		Report: rep})
 }

@@ -170,7 +170,9 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 	return c, secret, nil
 }
 
-// Update applies fn to a copy of the client and stores the result. It
+// Update applies fn to a copy of the client, checks and normalises the
+// result as Create does and stores it. Unlike Create, which grants every
+// scope when none is given, it refuses a client left with no scope. It
 // fails with ErrNotFound, ErrInvalidSpec, or fn's error.
 func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Client, error) {
 	r.mu.Lock()
@@ -183,11 +185,15 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 	if err := fn(c); err != nil {
 		return nil, err
 	}
+	if len(c.Scopes) == 0 {
+		return nil, fmt.Errorf("%w: scopes must not be empty; disable a client to stop it", ErrInvalidSpec)
+	}
 	spec := Spec{Name: c.Name, Scopes: c.Scopes, DeviceTypes: c.DeviceTypes,
 		Templates: c.Templates, DefaultTemplate: c.DefaultTemplate, Policy: c.Policy}
 	if err := validate(&spec); err != nil {
 		return nil, err
 	}
+	c.Name, c.Templates, c.DefaultTemplate = spec.Name, spec.Templates, spec.DefaultTemplate
 	c.UpdatedAt = r.now().UTC()
 	if err := r.store.PutClient(c); err != nil {
 		return nil, fmt.Errorf("storing client: %w", err)

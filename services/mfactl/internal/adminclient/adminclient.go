@@ -18,9 +18,12 @@ var ErrUnreachable = errors.New("admin API unreachable")
 
 // APIError is an error answer from the admin API.
 type APIError struct {
-	Status  int
+	// Status is the HTTP status; the body's own "status" is always FAILED.
+	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Body is the whole answer, for the fields some errors add.
+	Body json.RawMessage `json:"-"`
 }
 
 // Error returns the code, status and message.
@@ -76,7 +79,7 @@ func (c *Client) Do(ctx context.Context, method, path string, body any) (json.Ra
 		return nil, fmt.Errorf("reading answer: %w", err)
 	}
 	if resp.StatusCode >= 300 {
-		apiErr := &APIError{Status: resp.StatusCode}
+		apiErr := &APIError{Status: resp.StatusCode, Body: raw}
 		if json.Unmarshal(raw, apiErr) != nil || apiErr.Code == "" {
 			apiErr.Code, apiErr.Message = "HTTP_ERROR", strings.TrimSpace(string(raw))
 		}

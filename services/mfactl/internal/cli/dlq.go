@@ -3,11 +3,14 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ciam-mfa/ciam-mfa/services/mfactl/internal/adminclient"
 )
 
 func init() {
@@ -93,26 +96,45 @@ func dlqReplay(ctx context.Context, r *runner, args []string) error {
 		return err
 	}
 	body := map[string]any{"channel": f.channel, "since": f.since, "authId": f.authID, "dryRun": f.dryRun}
-	return r.call(ctx, http.MethodPost, "/admin/v1/dlq/replay", body, func(raw json.RawMessage) error {
+	err = r.call(ctx, http.MethodPost, "/admin/v1/dlq/replay", body, r.printReplay)
+	// A replay that stopped part-way says what it did before it stopped.
+	var apiErr *adminclient.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == "UNAVAILABLE" {
 		var v struct {
-			DryRun   bool            `json:"dryRun"`
-			Replayed []replayOutcome `json:"replayed"`
-			Skipped  []replayOutcome `json:"skipped"`
+			Report json.RawMessage `json:"report"`
 		}
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return err
+		if json.Unmarshal(apiErr.Body, &v) == nil && v.Report != nil {
+			if r.json {
+				_, _ = fmt.Fprintln(r.out, string(v.Report))
+			} else {
+				_ = r.printReplay(v.Report)
+			}
 		}
-		verb := "replayed"
-		if v.DryRun {
-			verb = "would replay"
-		}
-		for _, o := range v.Replayed {
-			fmt.Fprintf(r.out, "%s  seq %d  %s  (replay %d)\n", verb, o.Seq, o.AuthID, o.Replay)
-		}
-		for _, o := range v.Skipped {
-			fmt.Fprintf(r.out, "skipped  seq %d  %s  %s\n", o.Seq, o.AuthID, o.Skipped)
-		}
-		_, err := fmt.Fprintf(r.out, "%d %s, %d skipped\n", len(v.Replayed), verb, len(v.Skipped))
+	}
+
+	return err
+}
+
+// printReplay writes a replay report for people.
+func (r *runner) printReplay(raw json.RawMessage) error {
+	var v struct {
+		DryRun   bool            `json:"dryRun"`
+		Replayed []replayOutcome `json:"replayed"`
+		Skipped  []replayOutcome `json:"skipped"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
 		return err
-	})
+	}
+	verb := "replayed"
+	if v.DryRun {
+		verb = "would replay"
+	}
+	for _, o := range v.Replayed {
+		fmt.Fprintf(r.out, "%s  seq %d  %s  (replay %d)\n", verb, o.Seq, o.AuthID, o.Replay)
+	}
+	for _, o := range v.Skipped {
+		fmt.Fprintf(r.out, "skipped  seq %d  %s  %s\n", o.Seq, o.AuthID, o.Skipped)
+	}
+	_, err := fmt.Fprintf(r.out, "%d %s, %d skipped\n", len(v.Replayed), verb, len(v.Skipped))
+	return err
 }
