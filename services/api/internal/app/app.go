@@ -364,7 +364,8 @@ func (a *App) sweep(ctx context.Context) {
 const sweepBatch = 5000
 
 // sweepOnce deletes challenges past their lifetime and retention,
-// forgotten idempotency keys, lapsed enrollments and stale counters.
+// forgotten idempotency keys, lapsed enrollments, audit entries past
+// their retention, when one is set, and stale counters.
 func (a *App) sweepOnce(ctx context.Context, now time.Time) {
 	cutoff := now.Add(-a.cfg.MaxCodeLifetime - a.cfg.ChallengeRetention)
 	a.repeat(ctx, "challenges", func() (int, error) { return a.store.SweepChallenges(cutoff, sweepBatch) })
@@ -374,6 +375,11 @@ func (a *App) sweepOnce(ctx context.Context, now time.Time) {
 	a.repeat(ctx, "unconfirmed enrollments", func() (int, error) {
 		return a.store.SweepPendingEnrollments(now, sweepBatch)
 	})
+	if a.cfg.AuditRetention > 0 {
+		a.repeat(ctx, "audit entries", func() (int, error) {
+			return a.store.SweepAudit(now.Add(-a.cfg.AuditRetention), sweepBatch)
+		})
+	}
 	a.sweepCounters(ctx, now)
 }
 

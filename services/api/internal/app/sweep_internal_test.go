@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/config"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
@@ -83,6 +84,38 @@ func TestSweepCounters_ReachesTheEndOfALargeBucket(t *testing.T) {
 
 // openStore opens a store in a temporary directory, closed when the test
 // ends.
+func TestSweepOnce_AuditRetention(t *testing.T) {
+	tests := []struct {
+		name      string
+		retention time.Duration
+		later     time.Duration
+		want      int
+	}{
+		{"kept for ever by default", 0, 1000 * 24 * time.Hour, 3},
+		{"kept within the retention", 48 * time.Hour, 24 * time.Hour, 3},
+		{"swept after it", time.Hour, 2 * time.Hour, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := openStore(t)
+			for i := range 3 {
+				e := &store.AuditEntry{At: time.Now(), Actor: "ops", Action: "POST /admin/v1/keys/rotate",
+					Status: 200 + i}
+				if err := st.AppendAudit(e); err != nil {
+					t.Fatal(err)
+				}
+			}
+			a := &App{store: st, log: logging.Discard(), cfg: config.Config{AuditRetention: tt.retention,
+				MaxCodeLifetime: 10 * time.Minute}}
+			a.sweepOnce(context.Background(), time.Now().Add(tt.later))
+			got, err := st.ListAudit(time.Time{}, 10)
+			if err != nil || len(got) != tt.want {
+				t.Errorf("%d entries left (%v), want %d", len(got), err, tt.want)
+			}
+		})
+	}
+}
+
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})

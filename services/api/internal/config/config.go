@@ -88,6 +88,9 @@ type Config struct {
 	// ChallengeRetention is how long finished challenges are kept
 	// (MFA_CHALLENGE_RETENTION); default 24h.
 	ChallengeRetention time.Duration
+	// AuditRetention is how long audit entries are kept
+	// (MFA_AUDIT_RETENTION); default 0, for ever.
+	AuditRetention time.Duration
 	// SweepInterval is how often old challenges are deleted
 	// (MFA_SWEEP_INTERVAL); default 1m.
 	SweepInterval time.Duration
@@ -174,6 +177,7 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.ShutdownTimeout = l.Duration("MFA_SHUTDOWN_TIMEOUT", 20*time.Second)
 	c.MaxCodeLifetime = l.Duration("MFA_MAX_CODE_LIFETIME", 10*time.Minute)
 	c.ChallengeRetention = l.Duration("MFA_CHALLENGE_RETENTION", 24*time.Hour)
+	c.AuditRetention = l.Duration("MFA_AUDIT_RETENTION", 0)
 	c.SweepInterval = l.Duration("MFA_SWEEP_INTERVAL", time.Minute)
 	c.BatchDelay = l.Duration("MFA_BATCH_DELAY", 2*time.Millisecond)
 	c.BatchSize = l.Int("MFA_BATCH_SIZE", 1000)
@@ -204,6 +208,7 @@ func (c *Config) validate() error {
 	check(c.MemoryLimit >= 64<<20, "MFA_MEMORY_LIMIT_MB: must be at least 64")
 	check(c.PublishTimeout > 0, "MFA_PUBLISH_TIMEOUT: must be positive")
 	check(c.ChallengeRetention >= 0, "MFA_CHALLENGE_RETENTION: must not be negative")
+	check(c.AuditRetention >= 0, "MFA_AUDIT_RETENTION: must not be negative")
 	check(c.MaxCodeLifetime >= 30*time.Second && c.MaxCodeLifetime <= 10*time.Minute,
 		"MFA_MAX_CODE_LIFETIME: must be 30s to 10m")
 	check(c.SweepInterval > 0, "MFA_SWEEP_INTERVAL: must be positive")

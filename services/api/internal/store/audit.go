@@ -22,14 +22,17 @@ type AuditEntry struct {
 }
 
 // AppendAudit adds an entry.
-//
-// TODO: the audit log is never pruned; add a retention setting and sweep
-// it once deployments run long enough for its size to matter.
 func (s *Store) AppendAudit(e *AuditEntry) error {
 	id := uuid.Must(uuid.NewV7())
 	return s.db.Batch(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketAudit), id[:], e)
 	})
+}
+
+// SweepAudit deletes up to limit entries made before cutoff, oldest
+// first, and returns how many it deleted.
+func (s *Store) SweepAudit(cutoff time.Time, limit int) (int, error) {
+	return s.sweepOld(bucketAudit, cutoff, limit)
 }
 
 // ListAudit returns up to limit entries at or after since, newest first.

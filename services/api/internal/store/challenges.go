@@ -156,13 +156,19 @@ func (s *Store) DeleteChallenge(id string) error {
 }
 
 // SweepChallenges deletes up to limit challenges created before cutoff
-// and returns how many it deleted. Ids are time-ordered, so it reads from
-// the front of the bucket and stops at the first newer one.
+// and returns how many it deleted.
 func (s *Store) SweepChallenges(cutoff time.Time, limit int) (int, error) {
+	return s.sweepOld(bucketChallenges, cutoff, limit)
+}
+
+// sweepOld deletes up to limit entries of a bucket keyed by UUIDv7 that
+// were made before cutoff. The keys are time-ordered, so it reads from
+// the front of the bucket and stops at the first newer one.
+func (s *Store) sweepOld(bucket []byte, cutoff time.Time, limit int) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		n = 0
-		b := tx.Bucket(bucketChallenges)
+		b := tx.Bucket(bucket)
 		var doomed [][]byte
 		c := b.Cursor()
 		for k, _ := c.First(); k != nil && len(doomed) < limit; k, _ = c.Next() {
