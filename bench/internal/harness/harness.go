@@ -95,8 +95,8 @@ type plan struct {
 	rounds       int
 	workerWindow time.Duration
 	// minCodes is how many delivered codes the validations wait for, up
-	// to codesWait: enough for each of their rounds and spare tries to
-	// last its warm-up and window at the rates seen here.
+	// to codesWait: enough that every validation round and spare try
+	// lasts through its warm-up and window at the rates seen here.
 	minCodes      int
 	codesWait     time.Duration
 	challenges    int

@@ -113,7 +113,13 @@ func (s *server) handleError(err error, c echo.Context) {
 	s.Logger.Log(c.Request().Context(), level, "admin request failed",
 		slog.String(logging.KeyRequestID, httpio.RequestID(c)),
 		slog.String(logging.KeyPath, c.Path()), slog.Int(logging.KeyStatus, status), logging.Err(err))
-	_ = c.JSON(status, httpio.ErrorBody{Status: "FAILED", Code: code, Message: msg})
+	body := httpio.ErrorBody{Status: "FAILED", Code: code, Message: msg}
+	if re, ok := errors.AsType[*replayError](err); ok {
+		body.Message = "replay stopped: " + msg + "; what the report lists was done"
+		_ = c.JSON(status, replayFailure{ErrorBody: body, Report: re.report})
+		return
+	}
+	_ = c.JSON(status, body)
 }
 
 func classify(err error) (int, string, string) {

@@ -253,8 +253,9 @@ func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("POST /clients = %d %v", status, created)
 	}
-	path := "/admin/v1/clients/" + created["clientId"].(string)
-	view := created["client"].(map[string]any)
+	id, _ := created["clientId"].(string)
+	path := "/admin/v1/clients/" + id
+	view, _ := created["client"].(map[string]any)
 	if _, ok := view["templates"].([]any); !ok {
 		t.Errorf("templates of a client without any = %v, want []", view["templates"])
 	}
@@ -267,11 +268,12 @@ func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 		t.Errorf("templates of a client that may use none = %v, want []", list["templates"])
 	}
 
-	status, out := api.AdminDo(http.MethodPatch, path, obj{"name": "  Renamed \t", "defaultTemplate": "acme"})
+	status, out := api.AdminDo(http.MethodPatch, path,
+		obj{"name": "  Renamed \t", "defaultTemplate": "acme"})
 	if status != http.StatusOK || out["name"] != "Renamed" || out["defaultTemplate"] != "acme" {
 		t.Fatalf("PATCH name and defaultTemplate = %d %v", status, out)
 	}
-	if tpl, _ := out["templates"].([]any); !slices.Contains(tpl, any("acme")) {
+	if !slices.Contains(asList(out["templates"]), any("acme")) {
 		t.Errorf("templates = %v, want the default template in them", out["templates"])
 	}
 
@@ -279,13 +281,22 @@ func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 	if status != http.StatusBadRequest || !strings.Contains(fmtAny(out["message"]), "scopes") {
 		t.Errorf("PATCH scopes [] = %d %v, want 400 about scopes", status, out)
 	}
-	if _, out = api.AdminDo(http.MethodGet, path, nil); len(out["scopes"].([]any)) != 3 {
+	if _, out = api.AdminDo(http.MethodGet, path, nil); len(asList(out["scopes"])) != 3 {
 		t.Errorf("scopes after a refused update = %v, want all three kept", out["scopes"])
+	}
+
+	_, star := api.AdminDo(http.MethodPost, "/admin/v1/clients",
+		obj{"name": "Star", "deviceTypes": []string{"EMAIL"}, "templates": []string{"*"}})
+	if view, _ := star["client"].(map[string]any); view == nil || fmtAny(view["defaultTemplate"]) != "" {
+		t.Errorf("a client allowed every built-in template = %v, want no default template", star)
 	}
 }
 
 // fmtAny is v as a string, or "" when it is not one.
 func fmtAny(v any) string { s, _ := v.(string); return s }
+
+// asList is v as a JSON array, or nil when it is not one.
+func asList(v any) []any { l, _ := v.([]any); return l }
 
 func TestAdmin_EraseNeedsAKnownClient(t *testing.T) {
 	api := apitest.Start(t, nil)
@@ -317,10 +328,11 @@ func TestAdmin_ReplayStoppedShowsWhatItDid(t *testing.T) {
 	if status != http.StatusServiceUnavailable || out["code"] != "UNAVAILABLE" || report == nil {
 		t.Fatalf("replay without the delivery stream = %d %v, want 503 with a report", status, out)
 	}
-	if skipped, _ := report["skipped"].([]any); len(skipped) != 1 {
-		t.Errorf("report = %v, want the unreadable dead letter skipped", report)
+	if len(asList(report["skipped"])) != 1 || len(asList(report["replayed"])) != 0 {
+		t.Errorf("report = %v, want the unreadable dead letter skipped and none replayed", report)
 	}
-	if _, out = api.AdminDo(http.MethodGet, "/admin/v1/dlq", nil); len(out["deadLetters"].([]any)) != 2 {
+	_, out = api.AdminDo(http.MethodGet, "/admin/v1/dlq", nil)
+	if len(asList(out["deadLetters"])) != 2 {
 		t.Errorf("dead letters after the failed replay = %v, want both kept", out["deadLetters"])
 	}
 }

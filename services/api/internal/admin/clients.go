@@ -246,7 +246,8 @@ func listOf[T any](l []T) []T {
 }
 
 func viewOf(c *store.Client) clientView {
-	v := clientView{ClientID: c.ID, Name: c.Name, Scopes: c.Scopes, Templates: listOf(c.Templates),
+	v := clientView{ClientID: c.ID, Name: c.Name, Scopes: listOf(c.Scopes),
+		Templates:       listOf(c.Templates),
 		DefaultTemplate: c.DefaultTemplate, Disabled: c.Disabled, Policy: policyOf(c.Policy),
 		TOTP: totpJSON{Algorithm: c.TOTP.Algorithm, Digits: c.TOTP.Digits, Period: c.TOTP.Period,
 			Issuer: c.TOTP.Issuer},
@@ -368,6 +369,9 @@ func (s *server) updateClient(c echo.Context) error {
 	var req clientRequest
 	if err := decode(c, &req); err != nil {
 		return err
+	}
+	if req.Scopes != nil && len(req.Scopes) == 0 {
+		return httpio.BadRequest("scopes must not be empty; disable a client to stop it")
 	}
 	dts, err := deviceTypes(req.DeviceTypes)
 	if err != nil {

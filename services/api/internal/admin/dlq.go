@@ -2,14 +2,12 @@ package admin
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
-	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/dlq"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 )
@@ -74,26 +72,26 @@ func (s *server) replayDLQ(c echo.Context) error {
 	}
 	rep, err := s.DLQ.Replay(c.Request().Context(), f, req.DryRun)
 	if err != nil {
-		return s.replayStopped(c, rep, err)
+		return &replayError{report: rep, err: err}
 	}
 	return c.JSON(http.StatusOK, rep)
 }
 
-// replayFailure is the answer to a replay that stopped part-way: the
-// error, and what had been done before it, which stays done.
+// replayError is a replay that stopped part-way. Its answer, 503, also
+// carries what the replay did before the failure, which stays done, so
+// that the operator knows which dead letters went out.
+type replayError struct {
+	report dlq.Report
+	err    error
+}
+
+func (e *replayError) Error() string { return "replay stopped: " + e.err.Error() }
+
+// Unwrap lets the error classify as unavailable and keeps its cause.
+func (e *replayError) Unwrap() []error { return []error{errUnavailable, e.err} }
+
+// replayFailure is the answer to a replayError.
 type replayFailure struct {
 	httpio.ErrorBody
 	Report dlq.Report `json:"report"`
-}
-
-// replayStopped answers 503 with what the replay did before err, so that
-// the operator knows which dead letters went out and were deleted; a
-// replay run again goes on with the rest.
-func (s *server) replayStopped(c echo.Context, rep dlq.Report, err error) error {
-	s.Logger.Error("dead-letter replay stopped", slog.String(logging.KeyRequestID, httpio.RequestID(c)),
-		slog.Int("replayed", len(rep.Replayed)), slog.Int("skipped", len(rep.Skipped)), logging.Err(err))
-	return c.JSON(http.StatusServiceUnavailable, replayFailure{
-		ErrorBody: httpio.ErrorBody{Status: "FAILED", Code: "UNAVAILABLE",
-			Message: "replay stopped: " + msgUnavailable + "; what the report lists was done"},
-		Report: rep})
 }

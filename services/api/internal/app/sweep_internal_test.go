@@ -82,8 +82,6 @@ func TestSweepCounters_ReachesTheEndOfALargeBucket(t *testing.T) {
 	}
 }
 
-// openStore opens a store in a temporary directory, closed when the test
-// ends.
 func TestSweepOnce_AuditRetention(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -99,14 +97,14 @@ func TestSweepOnce_AuditRetention(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := openStore(t)
 			for i := range 3 {
-				e := &store.AuditEntry{At: time.Now(), Actor: "ops", Action: "POST /admin/v1/keys/rotate",
-					Status: 200 + i}
+				e := &store.AuditEntry{At: time.Now(), Actor: "ops",
+					Action: "POST /admin/v1/keys/rotate", Status: 200 + i}
 				if err := st.AppendAudit(e); err != nil {
 					t.Fatal(err)
 				}
 			}
-			a := &App{store: st, log: logging.Discard(), cfg: config.Config{AuditRetention: tt.retention,
-				MaxCodeLifetime: 10 * time.Minute}}
+			cfg := config.Config{AuditRetention: tt.retention, MaxCodeLifetime: 10 * time.Minute}
+			a := &App{store: st, log: logging.Discard(), cfg: cfg}
 			a.sweepOnce(context.Background(), time.Now().Add(tt.later))
 			got, err := st.ListAudit(time.Time{}, 10)
 			if err != nil || len(got) != tt.want {
@@ -116,6 +114,8 @@ func TestSweepOnce_AuditRetention(t *testing.T) {
 	}
 }
 
+// openStore opens a store in a temporary directory, closed when the test
+// ends.
 func openStore(t *testing.T) *store.Store {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "mfa.db"), store.Options{})

@@ -170,10 +170,10 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 	return c, secret, nil
 }
 
-// Update applies fn to a copy of the client, checks and normalises the
-// result as Create does and stores it. Unlike Create, which grants every
-// scope when none is given, it refuses a client left with no scope. It
-// fails with ErrNotFound, ErrInvalidSpec, or fn's error.
+// Update applies fn to a copy of the client, checks the result as Create
+// does and stores it, with the name trimmed and, when fn changed the
+// templates, the default template normalised as Create does. It fails
+// with ErrNotFound, ErrInvalidSpec, or fn's error.
 func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -185,15 +185,15 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 	if err := fn(c); err != nil {
 		return nil, err
 	}
-	if len(c.Scopes) == 0 {
-		return nil, fmt.Errorf("%w: scopes must not be empty; disable a client to stop it", ErrInvalidSpec)
-	}
 	spec := Spec{Name: c.Name, Scopes: c.Scopes, DeviceTypes: c.DeviceTypes,
 		Templates: c.Templates, DefaultTemplate: c.DefaultTemplate, Policy: c.Policy}
 	if err := validate(&spec); err != nil {
 		return nil, err
 	}
-	c.Name, c.Templates, c.DefaultTemplate = spec.Name, spec.Templates, spec.DefaultTemplate
+	c.Name = spec.Name
+	if !slices.Equal(c.Templates, old.Templates) || c.DefaultTemplate != old.DefaultTemplate {
+		c.Templates, c.DefaultTemplate = spec.Templates, spec.DefaultTemplate
+	}
 	c.UpdatedAt = r.now().UTC()
 	if err := r.store.PutClient(c); err != nil {
 		return nil, fmt.Errorf("storing client: %w", err)
@@ -273,13 +273,24 @@ func validate(s *Spec) error {
 	if s.DefaultTemplate != "" && !slices.Contains(s.Templates, s.DefaultTemplate) {
 		s.Templates = append(s.Templates, s.DefaultTemplate)
 	}
-	if s.DefaultTemplate == "" && len(s.Templates) > 0 {
-		s.DefaultTemplate = s.Templates[0]
+	if s.DefaultTemplate == "" {
+		s.DefaultTemplate = firstNamed(s.Templates)
 	}
 	if err := otp.ValidatePolicy(s.Policy); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
 	return nil
+}
+
+// firstNamed is the first of templates that names one template, not the
+// "*" that allows every built-in one; "" for none.
+func firstNamed(templates []string) string {
+	for _, t := range templates {
+		if t != "*" {
+			return t
+		}
+	}
+	return ""
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -47,7 +47,8 @@ func TestLoad_DevGeneratesKeys(t *testing.T) {
 
 func TestLoad_Malformed(t *testing.T) {
 	_, err := Load(loader(map[string]string{"MFA_PROFILE": "dev", "MFA_DATA_DIR": t.TempDir(),
-		"MFA_TOKEN_TTL": "soon", "MFA_TRUSTED_PROXIES": "10.0.0.0/33", "MFA_AUDIT_RETENTION": "-1h"}))
+		"MFA_TOKEN_TTL": "soon", "MFA_TRUSTED_PROXIES": "10.0.0.0/33",
+		"MFA_AUDIT_RETENTION": "-1h"}))
 	for _, name := range []string{"MFA_TOKEN_TTL", "MFA_TRUSTED_PROXIES", "MFA_AUDIT_RETENTION"} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Load error = %v, want %s named", err, name)

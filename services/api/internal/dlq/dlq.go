@@ -125,6 +125,9 @@ type Outcome struct {
 	Replay int `json:"replay,omitempty"`
 	// Skipped says why it was not replayed; empty when it was.
 	Skipped string `json:"skipped,omitempty"`
+	// NotDeleted marks a replayed letter that stayed in MFA_DLQ because
+	// deleting it failed: a later replay would send it once more.
+	NotDeleted bool `json:"notDeleted,omitempty"`
 }
 
 // Report is the result of a replay.
@@ -137,7 +140,8 @@ type Report struct {
 // Replay republishes the dead letters f selects whose challenge can still
 // use them, and deletes each from MFA_DLQ once its republish is
 // acknowledged. A dry run changes nothing. It stops at the first publish
-// or delete failure, returning what it did so far with the error.
+// or delete failure, returning what it did so far with the error; a
+// letter republished but not deleted is in it, marked NotDeleted.
 func (s *Service) Replay(ctx context.Context, f Filter, dryRun bool) (Report, error) {
 	rep := Report{DryRun: dryRun, Replayed: []Outcome{}, Skipped: []Outcome{}}
 	entries, err := s.List(ctx, f)
@@ -150,6 +154,9 @@ func (s *Service) Replay(ctx context.Context, f Filter, dryRun bool) (Report, er
 	}
 	for _, e := range entries {
 		out, err := s.replayOne(ctx, stream, e, dryRun)
+		if out.NotDeleted {
+			rep.Replayed = append(rep.Replayed, out)
+		}
 		if err != nil {
 			return rep, err
 		}
@@ -187,6 +194,7 @@ func (s *Service) replayOne(ctx context.Context, stream jetstream.Stream, e Entr
 		return out, fmt.Errorf("republishing %s: %w", d.MsgID(), err)
 	}
 	if err := stream.DeleteMsg(ctx, e.Seq); err != nil {
+		out.NotDeleted = true
 		return out, fmt.Errorf("deleting dead letter %d: %w", e.Seq, err)
 	}
 	return out, nil

@@ -30,7 +30,8 @@ func (s *Store) AppendAudit(e *AuditEntry) error {
 }
 
 // SweepAudit deletes up to limit entries made before cutoff, oldest
-// first, and returns how many it deleted.
+// first, and returns how many it deleted. It fails only when the store
+// cannot commit.
 func (s *Store) SweepAudit(cutoff time.Time, limit int) (int, error) {
 	return s.sweepOld(bucketAudit, cutoff, limit)
 }

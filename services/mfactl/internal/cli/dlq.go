@@ -84,10 +84,11 @@ func dlqList(ctx context.Context, r *runner, args []string) error {
 }
 
 type replayOutcome struct {
-	Seq     uint64 `json:"seq"`
-	AuthID  string `json:"authId"`
-	Replay  int    `json:"replay"`
-	Skipped string `json:"skipped"`
+	Seq        uint64 `json:"seq"`
+	AuthID     string `json:"authId"`
+	Replay     int    `json:"replay"`
+	Skipped    string `json:"skipped"`
+	NotDeleted bool   `json:"notDeleted"`
 }
 
 func dlqReplay(ctx context.Context, r *runner, args []string) error {
@@ -130,7 +131,11 @@ func (r *runner) printReplay(raw json.RawMessage) error {
 		verb = "would replay"
 	}
 	for _, o := range v.Replayed {
-		fmt.Fprintf(r.out, "%s  seq %d  %s  (replay %d)\n", verb, o.Seq, o.AuthID, o.Replay)
+		note := ""
+		if o.NotDeleted {
+			note = ", still in MFA_DLQ: a replay would send it again"
+		}
+		fmt.Fprintf(r.out, "%s  seq %d  %s  (replay %d%s)\n", verb, o.Seq, o.AuthID, o.Replay, note)
 	}
 	for _, o := range v.Skipped {
 		fmt.Fprintf(r.out, "skipped  seq %d  %s  %s\n", o.Seq, o.AuthID, o.Skipped)
