@@ -5,25 +5,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
+	"github.com/ciam-mfa/ciam-mfa/pkg/natsembed"
 )
 
 // streamDump returns every message of every stream, headers and data, as
 // one string.
 func streamDump(t *testing.T, url string) string {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natsembed.ConnectForTest(t, url)
 	var b strings.Builder
 	for _, name := range []string{events.StreamDelivery, events.StreamStatus, events.StreamDLQ} {
 		cons, err := js.OrderedConsumer(context.Background(), name, jetstream.OrderedConsumerConfig{})
@@ -50,15 +42,7 @@ func streamDump(t *testing.T, url string) string {
 // JetStream volume would.
 func deleteStream(t *testing.T, url, name string) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natsembed.ConnectForTest(t, url)
 	if err := js.DeleteStream(context.Background(), name); err != nil {
 		t.Fatal(err)
 	}

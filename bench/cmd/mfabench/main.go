@@ -2,7 +2,7 @@
 // prints its markdown table: it builds the binaries, starts the system on
 // loopback, measures the ceilings and the product in one run, and marks
 // each target passed or failed. make bench runs it; BENCH_QUICK=1 (or
-// -quick) makes a run of well under a minute that only proves it works.
+// -quick) makes a run of about a minute that only proves it works.
 package main
 
 import (

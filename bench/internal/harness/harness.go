@@ -25,7 +25,7 @@ import (
 type Config struct {
 	// Quick shortens every window to about a second or two and creates
 	// 20,000 live challenges instead of 1,000,000, so that the whole run
-	// proves the harness works in well under a minute.
+	// proves the harness works in about a minute.
 	Quick bool
 	// Sweep says whether to wait, after the live challenges, for the
 	// sweeper to delete them, then create as many again to see whether
