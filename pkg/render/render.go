@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	htemplate "html/template"
+	"io"
 	"io/fs"
+	"math"
 	"path"
 	"sort"
 	"strings"
 	ttemplate "text/template"
+	"text/template/parse"
 	"unicode/utf8"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
@@ -43,6 +46,17 @@ var (
 	// ErrHeaderValue is returned when a rendered subject would carry a line
 	// break or a control character into a mail header.
 	ErrHeaderValue = errors.New("render: control character in header value")
+	// ErrTooLong is returned when a part would render to more than
+	// MaxOutput bytes.
+	ErrTooLong = errors.New("render: output too long")
+)
+
+// Bounds on what a template may make its renders do: a message is short,
+// so a part longer than MaxOutput or a range over a number above
+// MaxRangeCount is a mistake or an attack on the renderer.
+const (
+	MaxOutput     = 256 << 10
+	MaxRangeCount = 1000
 )
 
 // Brand holds a client's branding fields, available to templates as
@@ -146,10 +160,10 @@ func (t *Template) add(p, src string) error {
 	locale, file := path.Split(p)
 	locale = strings.TrimSuffix(locale, "/")
 	if strings.Contains(locale, "/") || (locale != "" && !validLocale(locale)) {
-		return fmt.Errorf("%w: %s: %s is not a locale folder", ErrInvalid, t.name, p)
+		return fmt.Errorf("%w: %s: %.64q is not a locale folder", ErrInvalid, t.name, p)
 	}
 	if len(src) > maxFileBytes || !utf8.ValidString(src) {
-		return fmt.Errorf("%w: %s: %s is not UTF-8 text under %d bytes",
+		return fmt.Errorf("%w: %s: %.64q is not UTF-8 text under %d bytes",
 			ErrInvalid, t.name, p, maxFileBytes)
 	}
 
@@ -174,12 +188,112 @@ func (t *Template) add(p, src string) error {
 	case FileHTML:
 		v.html, err = htemplate.New(p).Option("missingkey=error").Parse(src)
 	default:
-		return fmt.Errorf("%w: %s: unknown file %s", ErrInvalid, t.name, p)
+		return fmt.Errorf("%w: %s: unknown file %.64q", ErrInvalid, t.name, p)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, t.name, err)
 	}
+	if n := largestRange(treesOf(v, file)); n > MaxRangeCount {
+		return fmt.Errorf("%w: %s: %s ranges over %d, more than %d", ErrInvalid, t.name, p, n,
+			MaxRangeCount)
+	}
 	return nil
+}
+
+// treesOf are the parse trees of v's file: its own and those it defines.
+func treesOf(v *variant, file string) []*parse.Tree {
+	var out []*parse.Tree
+	switch {
+	case file == FileSubject && v.subject != nil:
+		out = textTrees(v.subject)
+	case file == FileText && v.text != nil:
+		out = textTrees(v.text)
+	case file == FileSMS && v.sms != nil:
+		out = textTrees(v.sms)
+	case file == FileHTML && v.html != nil:
+		for _, t := range v.html.Templates() {
+			out = append(out, t.Tree)
+		}
+	}
+	return out
+}
+
+func textTrees(t *ttemplate.Template) []*parse.Tree {
+	var out []*parse.Tree
+	for _, d := range t.Templates() {
+		out = append(out, d.Tree)
+	}
+	return out
+}
+
+// largestRange is the largest number the ranges of trees iterate over,
+// nested ranges multiplying, through the templates they call too: 0 when
+// none ranges over a number.
+func largestRange(trees []*parse.Tree) int64 {
+	byName := map[string]*parse.Tree{}
+	for _, t := range trees {
+		if t != nil && t.Root != nil {
+			byName[t.Name] = t
+		}
+	}
+	w := rangeWalk{trees: byName}
+	for _, t := range byName {
+		w.node(t.Root, 1, 0)
+	}
+	return w.most
+}
+
+// rangeWalk finds the largest product of nested range counts.
+type rangeWalk struct {
+	trees map[string]*parse.Tree
+	most  int64
+}
+
+// maxCallDepth bounds how deep the walk follows template calls, which may
+// recurse.
+const maxCallDepth = 8
+
+func (w *rangeWalk) node(n parse.Node, times int64, depth int) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				w.node(c, times, depth)
+			}
+		}
+	case *parse.RangeNode:
+		inner := times
+		if k := rangeLiteral(n.Pipe); k > 0 {
+			inner = math.MaxInt64
+			if k <= math.MaxInt64/times {
+				inner = times * k
+			}
+			w.most = max(w.most, inner)
+		}
+		w.node(n.List, inner, depth)
+		w.node(n.ElseList, times, depth)
+	case *parse.IfNode:
+		w.node(n.List, times, depth)
+		w.node(n.ElseList, times, depth)
+	case *parse.WithNode:
+		w.node(n.List, times, depth)
+		w.node(n.ElseList, times, depth)
+	case *parse.TemplateNode:
+		if t := w.trees[n.Name]; t != nil && depth < maxCallDepth {
+			w.node(t.Root, times, depth+1)
+		}
+	}
+}
+
+// rangeLiteral is the number a range pipeline names as a literal, or 0.
+func rangeLiteral(p *parse.PipeNode) int64 {
+	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
+		return 0
+	}
+	if num, ok := p.Cmds[0].Args[0].(*parse.NumberNode); ok && num.IsInt && num.Int64 > 0 {
+		return num.Int64
+	}
+	return 0
 }
 
 func (v *variant) has(file string) bool {
@@ -228,17 +342,17 @@ func (t *Template) chain(locale string) []*variant {
 	return out
 }
 
-func (t *Template) pick(locale, file string) (func(*bytes.Buffer, Data) error, error) {
+func (t *Template) pick(locale, file string) (func(io.Writer, Data) error, error) {
 	for _, v := range t.chain(locale) {
 		switch {
 		case file == FileSubject && v.subject != nil:
-			return func(b *bytes.Buffer, d Data) error { return v.subject.Execute(b, d) }, nil
+			return func(b io.Writer, d Data) error { return v.subject.Execute(b, d) }, nil
 		case file == FileText && v.text != nil:
-			return func(b *bytes.Buffer, d Data) error { return v.text.Execute(b, d) }, nil
+			return func(b io.Writer, d Data) error { return v.text.Execute(b, d) }, nil
 		case file == FileSMS && v.sms != nil:
-			return func(b *bytes.Buffer, d Data) error { return v.sms.Execute(b, d) }, nil
+			return func(b io.Writer, d Data) error { return v.sms.Execute(b, d) }, nil
 		case file == FileHTML && v.html != nil:
-			return func(b *bytes.Buffer, d Data) error { return v.html.Execute(b, d) }, nil
+			return func(b io.Writer, d Data) error { return v.html.Execute(b, d) }, nil
 		}
 	}
 
@@ -250,11 +364,26 @@ func (t *Template) exec(locale, file string, d Data) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b bytes.Buffer
+	b := cappedBuffer{left: MaxOutput}
 	if err := run(&b, d); err != nil {
 		return "", err
 	}
 	return b.String(), nil
+}
+
+// cappedBuffer is a buffer that refuses writes beyond left bytes, which
+// stops a template's execution.
+type cappedBuffer struct {
+	bytes.Buffer
+	left int
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	if len(p) > b.left {
+		return 0, ErrTooLong
+	}
+	b.left -= len(p)
+	return b.Buffer.Write(p)
 }
 
 // Email renders the email for locale. It fails with ErrHeaderValue when the

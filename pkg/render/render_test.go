@@ -120,8 +120,23 @@ func TestParse_Invalid(t *testing.T) {
 		{"missing file", map[string]string{FileSubject: "s"}, "missing body.html"},
 		{"syntax", complete(map[string]string{"pt/sms.txt": "ok\n{{.Code"}), "pt/sms.txt:2"},
 		{"unknown field", complete(map[string]string{FileText: "{{.Nope}}"}), "body.txt:1"},
-		{"unknown file", complete(map[string]string{"notes.md": "x"}), "unknown file notes.md"},
+		{"unknown file", complete(map[string]string{"notes.md": "x"}), `unknown file "notes.md"`},
 		{"bad locale", complete(map[string]string{"../x/sms.txt": "x"}), "not a locale"},
+		{"long range", complete(map[string]string{FileText: "{{range 100000000}}{{end}}"}),
+			"ranges over 100000000"},
+		{"nested ranges", complete(map[string]string{
+			FileSMS: "{{range 100}}{{range 100}}{{end}}{{end}}"}),
+			"ranges over 10000"},
+		{"range through a call", complete(map[string]string{FileHTML: `{{define "x"}}{{range 500}}` +
+			`{{end}}{{end}}{{range 10}}{{template "x"}}{{end}}`}), "ranges over 5000"},
+		{"huge literal", complete(map[string]string{
+			FileText: "{{range 9223372036854775807}}{{range 9}}{{end}}{{end}}"}), "more than 1000"},
+		{"long output", complete(map[string]string{
+			FileText: "{{range 1000}}" + strings.Repeat("x", 300) + "{{end}}"}), "output too long"},
+	}
+	short := complete(map[string]string{FileText: "{{range 3}}x{{end}}"})
+	if _, err := Parse("t", 1, short); err != nil {
+		t.Fatalf("a short range: %v", err)
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -287,7 +287,8 @@ func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 
 	_, star := api.AdminDo(http.MethodPost, "/admin/v1/clients",
 		obj{"name": "Star", "deviceTypes": []string{"EMAIL"}, "templates": []string{"*"}})
-	if view, _ := star["client"].(map[string]any); view == nil || fmtAny(view["defaultTemplate"]) != "" {
+	view, _ = star["client"].(map[string]any)
+	if view == nil || fmtAny(view["defaultTemplate"]) != "" {
 		t.Errorf("a client allowed every built-in template = %v, want no default template", star)
 	}
 }
@@ -334,5 +335,44 @@ func TestAdmin_ReplayStoppedShowsWhatItDid(t *testing.T) {
 	_, out = api.AdminDo(http.MethodGet, "/admin/v1/dlq", nil)
 	if len(asList(out["deadLetters"])) != 2 {
 		t.Errorf("dead letters after the failed replay = %v, want both kept", out["deadLetters"])
+	}
+}
+
+func TestAdmin_UpdateRefusesBadSettings(t *testing.T) {
+	api := apitest.Start(t, nil)
+	path := "/admin/v1/clients/" + api.ClientID
+	_, before := api.AdminDo(http.MethodGet, path, nil)
+	tests := []struct {
+		name string
+		body obj
+	}{
+		{"next line in name", obj{"name": "Acme\u0085Corp"}},
+		{"line separator in name", obj{"name": "Acme\u2028Corp"}},
+		{"bidi override in name", obj{"name": "Acme\u202eProC"}},
+		{"name of 101 characters", obj{"name": strings.Repeat("é", 101)}},
+		{"lifetime that overflows", obj{"policy": obj{"lifetimeSeconds": 36028797018964268}}},
+		{"cooldown that overflows", obj{"policy": obj{"resendCooldownSeconds": -18446744073}}},
+		{"default template *", obj{"defaultTemplate": "*"}},
+		{"template name with a path", obj{"templates": []string{"../../etc/passwd"}}},
+		{"empty template name", obj{"templates": []string{""}}},
+		{"empty region", obj{"destinations": obj{"allowedCountries": []string{""}}}},
+		{"unknown region", obj{"destinations": obj{"allowedCountries": []string{"ZZ"}}}},
+		{"non-geographic default region", obj{"destinations": obj{"defaultRegion": "001"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if status, out := api.AdminDo(http.MethodPatch, path, tt.body); status != http.StatusBadRequest {
+				t.Errorf("PATCH %v = %d %v, want 400", tt.body, status, out)
+			}
+		})
+	}
+	if _, after := api.AdminDo(http.MethodGet, path, nil); after["updatedAt"] != before["updatedAt"] {
+		t.Errorf("a refused update changed the client:\nbefore %v\nafter  %v", before, after)
+	}
+
+	ok := obj{"name": strings.Repeat("é", 100),
+		"destinations": obj{"defaultRegion": "GB", "allowedCountries": []string{"001", "us"}}}
+	if status, out := api.AdminDo(http.MethodPatch, path, ok); status != http.StatusOK {
+		t.Errorf("PATCH %v = %d %v, want 200", ok, status, out)
 	}
 }

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,8 +33,17 @@ type policyJSON struct {
 	MaxResends            int `json:"maxResends,omitempty"`
 }
 
+// maxPolicySeconds bounds every seconds field of a policy before it is
+// converted, so that no value overflows into one that passes the checks.
+const maxPolicySeconds = 1 << 30
+
 func (p policyJSON) toStore() store.OTPPolicy {
-	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
+	sec := func(n int) time.Duration {
+		if n < 0 || n > maxPolicySeconds {
+			return -time.Second // out of every range: otp.ValidatePolicy refuses it
+		}
+		return time.Duration(n) * time.Second
+	}
 	return store.OTPPolicy{CodeLength: p.CodeLength, Lifetime: sec(p.LifetimeSeconds),
 		MaxLifetime: sec(p.MaxLifetimeSeconds), MaxAttempts: p.MaxAttempts,
 		ResendCooldown: sec(p.ResendCooldownSeconds), MaxResends: p.MaxResends}
@@ -157,7 +167,7 @@ func limitsOf(in map[string]limitJSON) (map[string]store.LimitRule, error) {
 	out := map[string]store.LimitRule{}
 	for name, l := range in {
 		if !slices.Contains(limits.Names, name) || name == limits.NameTokenFailures {
-			return nil, httpio.BadRequest("limits: unknown limit " + name)
+			return nil, httpio.BadRequest(fmt.Sprintf("limits: unknown limit %.48q", name))
 		}
 		if l.Max < 0 || l.WindowSeconds <= 0 || l.WindowSeconds > int(limits.LongestWindow/time.Second) ||
 			l.HardStop < 0 {
@@ -173,9 +183,14 @@ func limitsOf(in map[string]limitJSON) (map[string]store.LimitRule, error) {
 func (d *destinationsJSON) toStore() (store.DestinationPolicy, error) {
 	p := store.DestinationPolicy{AllowUnicodeEmail: d.AllowUnicodeEmail,
 		DefaultRegion: strings.ToUpper(d.DefaultRegion)}
-	for _, r := range append([]string{d.DefaultRegion}, d.AllowedCountries...) {
-		if r != "" && !validRegion(r) {
-			return p, httpio.BadRequest("destinations: regions are ISO 3166 alpha-2 codes such as US")
+	if d.DefaultRegion != "" && !destination.KnownRegion(d.DefaultRegion, false) {
+		return p, httpio.BadRequest("destinations.defaultRegion must be an ISO 3166 alpha-2 code " +
+			"such as US")
+	}
+	for _, r := range d.AllowedCountries {
+		if !destination.KnownRegion(r, true) {
+			return p, httpio.BadRequest("destinations.allowedCountries holds ISO 3166 alpha-2 " +
+				"codes such as US, or 001 for numbers of no country")
 		}
 	}
 
@@ -183,11 +198,6 @@ func (d *destinationsJSON) toStore() (store.DestinationPolicy, error) {
 		p.AllowedCountries = append(p.AllowedCountries, strings.ToUpper(r))
 	}
 	return p, nil
-}
-
-func validRegion(r string) bool {
-	letter := func(c byte) bool { return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' }
-	return len(r) == 2 && letter(r[0]) && letter(r[1])
 }
 
 // totpJSON is a client's authenticator app parameters.

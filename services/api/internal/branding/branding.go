@@ -138,7 +138,7 @@ func smsInfo(t *render.Template, locale string) (SMSInfo, error) {
 // segments than the client allows is refused with ErrInvalid naming the
 // file and line, and the previous revision keeps serving.
 func (s *Service) Put(ctx context.Context, c *store.Client, name string, files map[string]string) (Info, error) {
-	if !validName(name) {
+	if !store.ValidTemplateName(name) {
 		return Info{}, fmt.Errorf("%w: template names are 1 to 64 letters, digits, - and _", ErrInvalid)
 	}
 	t, err := render.Parse(name, 0, files)
@@ -273,18 +273,4 @@ func (s *Service) Preview(c *store.Client, name, locale string,
 	seg := render.Segments(sms)
 
 	return email, sms, SMSInfo{Encoding: seg.Encoding.String(), Units: seg.Units, Segments: seg.Segments}, nil
-}
-
-func validName(n string) bool {
-	if n == "" || len(n) > 64 {
-		return false
-	}
-	for i := 0; i < len(n); i++ {
-		c := n[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-
-	return true
 }

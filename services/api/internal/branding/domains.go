@@ -72,7 +72,7 @@ func (s *Service) AddDomain(ctx context.Context, c *store.Client, domain, select
 func canonicalDomain(domain string) (string, error) {
 	e, err := destination.ParseEmail("postmaster@"+strings.TrimSpace(domain), destination.EmailOptions{})
 	if err != nil {
-		return "", fmt.Errorf("%w: %q is not a domain name", ErrInvalid, domain)
+		return "", fmt.Errorf("%w: %.64q is not a domain name", ErrInvalid, domain)
 	}
 	return e.Domain, nil
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/keyedhash"
@@ -255,7 +257,7 @@ func clone(c *store.Client) *store.Client {
 
 func validate(s *Spec) error {
 	s.Name = strings.TrimSpace(s.Name)
-	if s.Name == "" || len(s.Name) > 100 || strings.ContainsFunc(s.Name, isControl) {
+	if s.Name == "" || utf8.RuneCountInString(s.Name) > 100 || strings.ContainsFunc(s.Name, isControl) {
 		return fmt.Errorf("%w: name must be 1 to 100 printable characters", ErrInvalidSpec)
 	}
 	if len(s.Scopes) == 0 {
@@ -269,6 +271,15 @@ func validate(s *Spec) error {
 
 	if len(s.DeviceTypes) == 0 {
 		return fmt.Errorf("%w: deviceTypes must not be empty", ErrInvalidSpec)
+	}
+	for _, t := range s.Templates {
+		if t != "*" && !store.ValidTemplateName(t) {
+			return fmt.Errorf("%w: template names are \"*\" or 1 to 64 letters, digits, '-' and '_'",
+				ErrInvalidSpec)
+		}
+	}
+	if s.DefaultTemplate != "" && !store.ValidTemplateName(s.DefaultTemplate) {
+		return fmt.Errorf("%w: defaultTemplate must name one template", ErrInvalidSpec)
 	}
 	if s.DefaultTemplate != "" && !slices.Contains(s.Templates, s.DefaultTemplate) {
 		s.Templates = append(s.Templates, s.DefaultTemplate)
@@ -293,7 +304,13 @@ func firstNamed(templates []string) string {
 	return ""
 }
 
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+// isControl reports the characters a name must not hold: it goes into
+// mail headers, SMS texts and authenticator apps, so C0 and C1 controls,
+// line and paragraph separators, and the marks that reorder text.
+func isControl(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u200e' || r == '\u200f' ||
+		r >= '\u202a' && r <= '\u202e' || r >= '\u2066' && r <= '\u2069'
+}
 
 // NewID returns a new client id: "mfa_" and 26 base32 characters.
 func NewID() string {

@@ -183,6 +183,16 @@ func emailKey(local string) string {
 // country.
 const nonGeographic = "001"
 
+// KnownRegion reports whether r is a region numbers can belong to: an ISO
+// 3166 code with a calling code, such as "US", or "001" for the numbers of
+// no country when nonGeographic is set.
+func KnownRegion(r string, nonGeo bool) bool {
+	if r == nonGeographic {
+		return nonGeo
+	}
+	return len(r) == 2 && phonenumbers.GetSupportedRegions()[strings.ToUpper(r)]
+}
+
 // Phone is a parsed number.
 type Phone struct {
 	// E164 is the number sent to, and the limit key.

@@ -21,10 +21,14 @@ type ClientTemplate struct {
 	Revision  int               `json:"revision"`
 	Files     map[string]string `json:"files"`
 	UpdatedAt time.Time         `json:"updatedAt"`
+	// Deleted marks a removed upload, kept so that an upload of the same
+	// name later goes on from its revision: workers keep the highest
+	// revision they have seen.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
-// PutTemplate stores t with the next revision number for its name and
-// returns that number.
+// PutTemplate stores t with the next revision number for its name, also
+// after a delete, and returns that number.
 func (s *Store) PutTemplate(t *ClientTemplate) (int, error) {
 	rev := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -52,7 +56,9 @@ func (s *Store) ListTemplates() ([]*ClientTemplate, error) {
 			if err := getJSON(b, k, &t); err != nil {
 				return err
 			}
-			out = append(out, &t)
+			if !t.Deleted {
+				out = append(out, &t)
+			}
 			return nil
 		})
 	})
@@ -60,14 +66,20 @@ func (s *Store) ListTemplates() ([]*ClientTemplate, error) {
 	return out, err
 }
 
-// DeleteTemplate removes a client template. It fails with ErrNotFound.
+// DeleteTemplate removes a client template, keeping only a marker with
+// its revision. It fails with ErrNotFound.
 func (s *Store) DeleteTemplate(clientID, name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, key := tx.Bucket(bucketTemplates), userKey(clientID, name)
-		if b.Get(key) == nil {
+		var t ClientTemplate
+		if err := getJSON(b, key, &t); err != nil {
+			return err
+		}
+		if t.Deleted {
 			return ErrNotFound
 		}
-		return b.Delete(key)
+		t.Deleted, t.Files, t.UpdatedAt = true, nil, time.Now().UTC()
+		return putJSON(b, key, &t)
 	})
 }
 

@@ -132,3 +132,34 @@ func idAt(t testing.TB, at time.Time, u uuid.UUID) string {
 	}
 	return u.String()
 }
+
+func TestTemplates_RevisionGoesOnAfterDelete(t *testing.T) {
+	st := openTest(t)
+	put := func(body string) int {
+		t.Helper()
+		rev, err := st.PutTemplate(&ClientTemplate{ClientID: "c", Name: "acme",
+			Files: map[string]string{"body.txt": body}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+	put("one")
+	put("two")
+	if err := st.DeleteTemplate("c", "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := st.ListTemplates(); err != nil || len(list) != 0 {
+		t.Fatalf("after delete: %d templates listed, %v; want none", len(list), err)
+	}
+	if err := st.DeleteTemplate("c", "acme"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("second delete = %v, want ErrNotFound", err)
+	}
+	if rev := put("three"); rev != 3 {
+		t.Errorf("upload after delete got revision %d, want 3", rev)
+	}
+	list, err := st.ListTemplates()
+	if err != nil || len(list) != 1 || list[0].Files["body.txt"] != "three" {
+		t.Fatalf("after upload again: %v, %v", list, err)
+	}
+}

@@ -275,6 +275,22 @@ func (c *Client) Allows(d DeviceType) bool {
 	return false
 }
 
+// ValidTemplateName reports whether n can name a template: 1 to 64
+// letters, digits, '-' and '_'.
+func ValidTemplateName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+
+	return true
+}
+
 // AllowsTemplate reports whether the client may use template name.
 func (c *Client) AllowsTemplate(name string) bool {
 	for _, t := range c.Templates {
