@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"slices"
@@ -375,4 +376,48 @@ func TestAdmin_UpdateRefusesBadSettings(t *testing.T) {
 	if status, out := api.AdminDo(http.MethodPatch, path, ok); status != http.StatusOK {
 		t.Errorf("PATCH %v = %d %v, want 200", ok, status, out)
 	}
+}
+
+func TestAdmin_AuditNamesTargetsAndActors(t *testing.T) {
+	api := apitest.Start(t, nil)
+	send := func(actor, path string, body obj) {
+		t.Helper()
+		req := api.AdminRequest(http.MethodPost, "/admin/v1"+path, body)
+		req.Header.Set("X-Mfa-Actor", actor)
+		if r := api.Send(req); r.Status >= 300 {
+			t.Fatalf("POST %s = %d %s", path, r.Status, r.Body)
+		}
+	}
+	send("ops-\u00e9\u00e9\u00e9", "/users/erase", obj{"clientId": api.ClientID, "userName": "jane.doe"})
+	send("ops\u0085x", "/limits/clear", obj{"clientId": api.ClientID, "userName": "jdoe"})
+	send("ops", "/dlq/replay", obj{"channel": "sms", "dryRun": true})
+
+	_, out := api.AdminDo(http.MethodGet, "/admin/v1/audit?limit=3", nil)
+	entries := asList(out["entries"])
+	if len(entries) != 3 {
+		t.Fatalf("audit = %v, want 3 entries", out)
+	}
+	want := []struct{ actor, target string }{
+		{"ops", "channel=sms since= authId= dryRun=true"},
+		{"admin-token", "clientId=" + api.ClientID + " user=true destinations=0"},
+		{"ops-\u00e9\u00e9\u00e9", "clientId=" + api.ClientID},
+	}
+	for i, w := range want {
+		e, _ := entries[i].(map[string]any)
+		if e["actor"] != w.actor || e["target"] != w.target {
+			t.Errorf("entry %d = %v, want actor %q and target %q", i, e, w.actor, w.target)
+		}
+	}
+	if strings.Contains(string(mustJSON(t, out)), "jane.doe") {
+		t.Error("the audit log keeps the name of an erased user")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -46,17 +47,37 @@ func (s *server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 
 func actor(c echo.Context) string {
 	a := c.Request().Header.Get(HeaderActor)
-	if a == "" || len(a) > 64 || strings.ContainsFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+	if a == "" || label(a) == "?" {
 		return "admin-token"
 	}
 	return a
 }
 
-// target names what the request acted on, from its path parameters.
+// label is s for the audit log when it is printable and at most 64
+// characters, or "?" when it is not.
+func label(s string) string {
+	if utf8.RuneCountInString(s) > 64 || !clients.Printable(s) {
+		return "?"
+	}
+	return s
+}
+
+// auditTarget is the context key under which a handler names what a
+// request addressed in its body acted on.
+const auditTarget = "admin.auditTarget"
+
+// setTarget names what the request acted on beyond its path parameters.
+func setTarget(c echo.Context, parts ...string) { c.Set(auditTarget, strings.Join(parts, " ")) }
+
+// target names what the request acted on: its path parameters, then what
+// its handler set.
 func target(c echo.Context) string {
 	var parts []string
 	for _, name := range c.ParamNames() {
 		parts = append(parts, name+"="+c.Param(name))
+	}
+	if extra, _ := c.Get(auditTarget).(string); extra != "" {
+		parts = append(parts, extra)
 	}
 	return strings.Join(parts, " ")
 }
@@ -108,6 +129,8 @@ func (s *server) eraseUser(c echo.Context) error {
 	if _, ok := s.Clients.Get(req.ClientID); !ok {
 		return clients.ErrNotFound
 	}
+	// Not the user name: the log must not keep what the erasure removes.
+	setTarget(c, "clientId="+req.ClientID)
 	erased, err := s.Store.EraseUser(req.ClientID, req.UserName, func(dests []string) []string {
 		return limits.KeysOf(req.ClientID, req.UserName, dests)
 	})

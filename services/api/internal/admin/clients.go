@@ -356,6 +356,7 @@ func (s *server) createClient(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	setTarget(c, "id="+cl.ID)
 	return c.JSON(http.StatusCreated, createdClient{ClientID: cl.ID, ClientSecret: secret, Client: viewOf(cl)})
 }
 

@@ -3,6 +3,7 @@ package admin
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -70,6 +71,8 @@ func (s *server) replayDLQ(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	setTarget(c, "channel="+req.Channel, "since="+req.Since, "authId="+label(req.AuthID),
+		"dryRun="+strconv.FormatBool(req.DryRun))
 	rep, err := s.DLQ.Replay(c.Request().Context(), f, req.DryRun)
 	if err != nil {
 		return &replayError{report: rep, err: err}

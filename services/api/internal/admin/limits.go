@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -50,6 +51,9 @@ func (s *server) clearLimits(c echo.Context) error {
 	if req.UserName == "" && len(dests) == 0 {
 		return httpio.BadRequest("give userName, email or phoneNumber")
 	}
+	// The log names the client and what was cleared, not whose.
+	setTarget(c, "clientId="+cl.ID, "user="+strconv.FormatBool(req.UserName != ""),
+		"destinations="+strconv.Itoa(len(dests)))
 	cleared, err := s.Store.DeleteCounters(limits.KeysOf(cl.ID, req.UserName, dests))
 	if err != nil {
 		return err

@@ -304,6 +304,12 @@ func firstNamed(templates []string) string {
 	return ""
 }
 
+// Printable reports whether s is valid UTF-8 without the characters a
+// name must not hold, for labels such as client names and audit actors.
+func Printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, isControl)
+}
+
 // isControl reports the characters a name must not hold: it goes into
 // mail headers, SMS texts and authenticator apps, so C0 and C1 controls,
 // line and paragraph separators, and the marks that reorder text.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
@@ -100,6 +101,20 @@ func ParamsOf(e *store.Enrollment) Params {
 	return Params{Algorithm: e.Algorithm, Digits: e.Digits, Period: e.Period}
 }
 
+// maxIssuer is the longest issuer, in characters, an enrollment carries.
+const maxIssuer = 64
+
+// issuerOf makes a client's name an issuer: a ':' would end the issuer in
+// the otpauth label, so it becomes a space, and the name is cut to
+// maxIssuer characters.
+func issuerOf(name string) string {
+	name = strings.ReplaceAll(name, ":", " ")
+	if r := []rune(name); len(r) > maxIssuer {
+		name = strings.TrimSpace(string(r[:maxIssuer]))
+	}
+	return name
+}
+
 // Enroll starts a pending enrollment for userName with the client's
 // parameters. It fails with ErrExists or ErrParams.
 func (s *Service) Enroll(c *store.Client, userName, issuer string) (*Enrolled, error) {
@@ -111,7 +126,7 @@ func (s *Service) Enroll(c *store.Client, userName, issuer string) (*Enrolled, e
 		issuer = c.TOTP.Issuer
 	}
 	if issuer == "" {
-		issuer = c.Name
+		issuer = issuerOf(c.Name)
 	}
 	now := s.now().UTC()
 	secret := NewSecret(p)

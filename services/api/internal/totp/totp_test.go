@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -166,4 +167,18 @@ func scan(pngBytes []byte) (string, error) {
 		return "", err
 	}
 	return res.GetText(), nil
+}
+
+func TestIssuerOf_ClientName(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"Acme", "Acme"},
+		{"Evil:Bank", "Evil Bank"},
+		{strings.Repeat("é", 70), strings.Repeat("é", 64)},
+		{strings.Repeat("a", 63) + " b", strings.Repeat("a", 63)},
+	}
+	for _, tt := range tests {
+		if got := issuerOf(tt.name); got != tt.want {
+			t.Errorf("issuerOf(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
 }
