@@ -9,7 +9,9 @@ import (
 	"encoding/pem"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -420,4 +422,34 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestAdmin_DomainDeleteRacesSenderSwitch switches the sender onto a
+// domain while deleting it: one of the two must lose, so that a sender
+// never names a domain the client no longer has.
+func TestAdmin_DomainDeleteRacesSenderSwitch(t *testing.T) {
+	api := apitest.Start(t, nil)
+	path := "/admin/v1/clients/" + api.ClientID
+	key := ed25519PEM(t)
+	for i := range 40 {
+		domain := "race" + strconv.Itoa(i) + ".example"
+		if status, out := api.AdminDo(http.MethodPost, path+"/domains",
+			obj{"domain": domain, "selector": "s1", "privateKeyPem": key}); status != http.StatusCreated {
+			t.Fatalf("add %s = %d %v", domain, status, out)
+		}
+		var patched, deleted int
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			patched, _ = api.AdminDo(http.MethodPatch, path,
+				obj{"emailSender": obj{"fromAddress": "n@" + domain}})
+		})
+		wg.Go(func() { deleted, _ = api.AdminDo(http.MethodDelete, path+"/domains/"+domain, nil) })
+		wg.Wait()
+		if patched == http.StatusOK && deleted == http.StatusNoContent {
+			t.Fatalf("round %d: the sender moved onto %s and the domain was deleted", i, domain)
+		}
+		if status, out := api.AdminDo(http.MethodPatch, path, obj{"emailSender": obj{}}); status != 200 {
+			t.Fatalf("clearing the sender = %d %v", status, out)
+		}
+	}
 }

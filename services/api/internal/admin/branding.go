@@ -145,11 +145,9 @@ func (s *server) listDomains(c echo.Context) error {
 }
 
 func (s *server) deleteDomain(c echo.Context) error {
-	cl, err := s.client(c)
-	if err != nil {
-		return err
-	}
-	if err := s.Branding.DeleteDomain(c.Request().Context(), cl, c.Param("domain")); err != nil {
+	id := c.Param("id")
+	hold := func(fn func(*store.Client) error) error { return s.Clients.Hold(id, fn) }
+	if err := s.Branding.DeleteDomain(c.Request().Context(), hold, id, c.Param("domain")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -202,24 +202,34 @@ func (s *Service) Domains(clientID string) ([]DomainInfo, error) {
 	return out, nil
 }
 
-// DeleteDomain unregisters a domain. It fails with ErrInvalid while the
-// client's sender uses it, or ErrNotFound.
-func (s *Service) DeleteDomain(ctx context.Context, c *store.Client, domain string) error {
+// DeleteDomain removes a client's domain and its DKIM key, unless the
+// client's sender uses it. hold runs its function with the client as it
+// is while no update of the client can run, so that a sender moving onto
+// the domain meanwhile cannot slip past the check. It fails with
+// ErrInvalid, ErrNotFound or ErrUnavailable, or hold's error.
+func (s *Service) DeleteDomain(ctx context.Context, hold func(func(*store.Client) error) error,
+	clientID, domain string) error {
 	domain, err := canonicalDomain(domain)
 	if err != nil {
 		return err
 	}
-	if domainOf(c.EmailSender.FromAddress) == domain || domainOf(c.EmailSender.ReplyTo) == domain {
-		return fmt.Errorf("%w: the client's sender uses %s; change it first", ErrInvalid, domain)
-	}
-	if err := s.store.DeleteDomain(c.ID, domain); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound
+	err = hold(func(c *store.Client) error {
+		if domainOf(c.EmailSender.FromAddress) == domain || domainOf(c.EmailSender.ReplyTo) == domain {
+			return fmt.Errorf("%w: the client's sender uses %s; change it first", ErrInvalid, domain)
 		}
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		if err := s.store.DeleteDomain(c.ID, domain); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return ErrNotFound
+			}
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 
-	if err := s.kv.Delete(ctx, events.DKIMKey(c.ID, domain)); err != nil {
+	if err := s.kv.Delete(ctx, events.DKIMKey(clientID, domain)); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return nil

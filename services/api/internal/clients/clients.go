@@ -205,6 +205,19 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 	return c, nil
 }
 
+// Hold runs fn with the client with id while no update can run, so that
+// what fn decides from the client still holds when it returns; fn must be
+// quick, as reads wait too. It fails with ErrNotFound or fn's error.
+func (r *Registry) Hold(id string, fn func(c *store.Client) error) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.byID[id]
+	if !ok {
+		return ErrNotFound
+	}
+	return fn(c)
+}
+
 // RotateSecret gives the client a new secret, returned once; the previous
 // ones keep working for grace (zero ends them at once). It fails with
 // ErrNotFound.
