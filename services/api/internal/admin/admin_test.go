@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -309,6 +310,10 @@ func TestAdmin_EraseNeedsAKnownClient(t *testing.T) {
 	if status != http.StatusNotFound || out["code"] != "NOT_FOUND" {
 		t.Errorf("erase for an unknown client = %d %v, want 404 NOT_FOUND", status, out)
 	}
+	status, out = api.AdminDo(http.MethodPost, "/admin/v1/limits/clear", obj{"userName": "jdoe"})
+	if status != http.StatusBadRequest {
+		t.Errorf("limits clear without a client = %d %v, want 400", status, out)
+	}
 }
 
 // TestAdmin_ReplayStoppedShowsWhatItDid dead-letters an unreadable event
@@ -361,6 +366,8 @@ func TestAdmin_UpdateRefusesBadSettings(t *testing.T) {
 		{"empty region", obj{"destinations": obj{"allowedCountries": []string{""}}}},
 		{"unknown region", obj{"destinations": obj{"allowedCountries": []string{"ZZ"}}}},
 		{"non-geographic default region", obj{"destinations": obj{"defaultRegion": "001"}}},
+		{"hard stop on a rate limit", obj{"limits": obj{"user": obj{"max": 1, "windowSeconds": 60,
+			"hardStop": 5}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,5 +458,22 @@ func TestAdmin_DomainDeleteRacesSenderSwitch(t *testing.T) {
 		if status, out := api.AdminDo(http.MethodPatch, path, obj{"emailSender": obj{}}); status != 200 {
 			t.Fatalf("clearing the sender = %d %v", status, out)
 		}
+	}
+}
+
+func TestAdmin_SegmentCapFitsTheTemplates(t *testing.T) {
+	api := apitest.Start(t, nil)
+	path := "/admin/v1/clients/" + api.ClientID
+	long := maps.Clone(acmeFiles)
+	long["sms.txt"] = "{{.Code}} is your code. " + strings.Repeat("Never share it. ", 12)
+	if status, out := api.AdminDo(http.MethodPut, path+"/templates/long", obj{"files": long}); status != 200 {
+		t.Fatalf("upload = %d %v", status, out)
+	}
+	status, out := api.AdminDo(http.MethodPatch, path, obj{"smsMaxSegments": 1})
+	if status != http.StatusBadRequest || !strings.Contains(fmtAny(out["message"]), "template long") {
+		t.Errorf("cap below the template = %d %v, want 400 naming it", status, out)
+	}
+	if status, out := api.AdminDo(http.MethodPatch, path, obj{"smsMaxSegments": 2}); status != 200 {
+		t.Errorf("cap the template fits = %d %v, want 200", status, out)
 	}
 }

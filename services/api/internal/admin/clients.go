@@ -111,9 +111,28 @@ func (s *server) applyBranding(cl *store.Client, req *clientRequest) error {
 		if *req.SMSMaxSegments < 0 || *req.SMSMaxSegments > 10 {
 			return httpio.BadRequest("smsMaxSegments must be 0 (no cap) to 10")
 		}
+		if err := s.fitSegments(cl, *req.SMSMaxSegments); err != nil {
+			return err
+		}
 		cl.SMSMaxSegments = *req.SMSMaxSegments
 	}
 
+	return nil
+}
+
+// fitSegments refuses a cap on SMS segments (0 for none) that a template
+// the client may use already exceeds with sample data, since the SMS
+// worker would refuse every text of it.
+func (s *server) fitSegments(cl *store.Client, most int) error {
+	if most == 0 {
+		return nil
+	}
+	for _, t := range s.Branding.List(cl) {
+		if t.SMS.Segments > most {
+			return httpio.BadRequest(fmt.Sprintf("smsMaxSegments %d is below the %d segments of "+
+				"template %s; shorten its sms.txt first", most, t.SMS.Segments, t.Name))
+		}
+	}
 	return nil
 }
 
@@ -168,6 +187,9 @@ func limitsOf(in map[string]limitJSON) (map[string]store.LimitRule, error) {
 	for name, l := range in {
 		if !slices.Contains(limits.Names, name) || name == limits.NameTokenFailures {
 			return nil, httpio.BadRequest(fmt.Sprintf("limits: unknown limit %.48q", name))
+		}
+		if l.HardStop != 0 && name != limits.NameFailures {
+			return nil, httpio.BadRequest("limits." + name + ": only failures takes a hardStop")
 		}
 		if l.Max < 0 || l.WindowSeconds <= 0 || l.WindowSeconds > int(limits.LongestWindow/time.Second) ||
 			l.HardStop < 0 {

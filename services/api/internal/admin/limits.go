@@ -26,6 +26,9 @@ func (s *server) clearLimits(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
+	if req.ClientID == "" {
+		return httpio.BadRequest("clientId is required")
+	}
 	cl, ok := s.Clients.Get(req.ClientID)
 	if !ok {
 		return clients.ErrNotFound
