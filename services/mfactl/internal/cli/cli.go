@@ -67,9 +67,13 @@ type runner struct {
 func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int {
 	r := &runner{env: env, out: out, errOut: errOut, api: adminclient.New(env.AdminURL, env.AdminToken, env.Actor)}
 	args, r.json = stripFlag(args, "--json")
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		r.help()
 		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		r.help()
+		return 0
 	}
 
 	name := args[0]
@@ -81,8 +85,7 @@ func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int
 
 	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(errOut, "mfactl: unknown command %q\n\n", name)
-		r.help()
+		r.unknown(args)
 		return 2
 	}
 
@@ -102,6 +105,29 @@ func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int
 var commands = map[string]*cmd{}
 
 func register(c *cmd) { commands[c.name] = c }
+
+// unknown says that args name no command: for a group such as "client",
+// which subcommands it has.
+func (r *runner) unknown(args []string) {
+	var subs []string
+	for name := range commands {
+		if sub, ok := strings.CutPrefix(name, args[0]+" "); ok {
+			subs = append(subs, sub)
+		}
+	}
+	if len(subs) == 0 {
+		fmt.Fprintf(r.errOut, "mfactl: unknown command %q\n\n", args[0])
+		r.help()
+		return
+	}
+
+	sort.Strings(subs)
+	what := "needs a subcommand"
+	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+		what = fmt.Sprintf("has no subcommand %q", args[1])
+	}
+	fmt.Fprintf(r.errOut, "mfactl: %s %s; it has: %s\n", args[0], what, strings.Join(subs, ", "))
+}
 
 func (r *runner) help() {
 	fmt.Fprintln(r.errOut, "usage: mfactl [--json] <command> [flags]\n\ncommands:")

@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRun_UnknownCommands(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"help", []string{"--help"}, 0, "commands:"},
+		{"nothing", nil, 2, "commands:"},
+		{"unknown", []string{"nope"}, 2, `unknown command "nope"`},
+		{"group alone", []string{"client"}, 2, "client needs a subcommand; it has: create,"},
+		{"group with a flag", []string{"client", "--help"}, 2, "client needs a subcommand"},
+		{"unknown subcommand", []string{"client", "frob"}, 2, `client has no subcommand "frob"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			code := Run(context.Background(), tt.args, Env{AdminURL: "http://127.0.0.1:1"}, &out, &errOut)
+			if code != tt.code || !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("Run(%q) = %d, %q; want %d and %q", tt.args, code, errOut.String(), tt.code, tt.want)
+			}
+		})
+	}
+}
