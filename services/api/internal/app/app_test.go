@@ -297,3 +297,33 @@ func mustJSON(v any) string {
 	}
 	return string(b)
 }
+
+func TestAPI_Routes(t *testing.T) {
+	api := apitest.Start(t, nil)
+	tok := api.Token(api.ClientID, api.Secret, "")
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		token  string
+		status int
+		code   string
+	}{
+		{"wrong method", http.MethodPut, "/v1/otp", tok, 405, "METHOD_NOT_ALLOWED"},
+		{"wrong method without a token", http.MethodPatch, "/v1/otp/validate", "", 405, "METHOD_NOT_ALLOWED"},
+		{"unknown route", http.MethodGet, "/v1/nothing", tok, 404, "NOT_FOUND"},
+		{"unknown route without a token", http.MethodGet, "/v1/nothing", "", 404, "NOT_FOUND"},
+		{"known route without a token", http.MethodPost, "/v1/otp", "", 401, "UNAUTHORIZED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := api.Do(tt.method, tt.path, tt.token, nil)
+			if r.Status != tt.status || r.Code() != tt.code {
+				t.Fatalf("%s %s = %d %s; want %d %s", tt.method, tt.path, r.Status, r.Body, tt.status, tt.code)
+			}
+			if tt.status == 405 && r.Header.Get("Allow") == "" {
+				t.Error("405 without an Allow header")
+			}
+		})
+	}
+}

@@ -77,19 +77,24 @@ func New(d Deps) *echo.Echo {
 
 	e.POST("/v1/webhooks/vonage/dlr", s.vonageReceipt)
 
-	v1 := e.Group("/v1", s.authenticate)
-	v1.POST("/otp", s.createOTP, requireScope(clients.ScopeOTPSend))
-	v1.GET("/otp/:authId", s.getOTP, requireScope(clients.ScopeOTPSend))
-	v1.POST("/otp/:authId/resend", s.resendOTP, requireScope(clients.ScopeOTPSend))
-	v1.DELETE("/otp/:authId", s.cancelOTP, requireScope(clients.ScopeOTPSend))
-	v1.POST("/otp/validate", s.validateOTPBody, requireScope(clients.ScopeOTPValidate))
-	v1.POST("/otp/:authId/validate", s.validateOTP, requireScope(clients.ScopeOTPValidate))
-	totpScope := requireScope(clients.ScopeTOTPManage)
-	v1.POST("/totp/enrollments", s.enroll, totpScope)
-	v1.GET("/totp/enrollments/:id", s.getEnrollment, totpScope)
-	v1.GET("/totp/enrollments/:id/qr.png", s.enrollmentQR, totpScope)
-	v1.POST("/totp/enrollments/:id/activate", s.activateEnrollment, totpScope)
-	v1.DELETE("/totp/enrollments/:id", s.deleteEnrollment, totpScope)
+	// Authentication is route middleware, not the group's: a group's
+	// middleware would take every /v1 path, so that a wrong method got 404
+	// instead of 405.
+	v1 := e.Group("/v1")
+	send := []echo.MiddlewareFunc{s.authenticate, requireScope(clients.ScopeOTPSend)}
+	validate := []echo.MiddlewareFunc{s.authenticate, requireScope(clients.ScopeOTPValidate)}
+	manage := []echo.MiddlewareFunc{s.authenticate, requireScope(clients.ScopeTOTPManage)}
+	v1.POST("/otp", s.createOTP, send...)
+	v1.GET("/otp/:authId", s.getOTP, send...)
+	v1.POST("/otp/:authId/resend", s.resendOTP, send...)
+	v1.DELETE("/otp/:authId", s.cancelOTP, send...)
+	v1.POST("/otp/validate", s.validateOTPBody, validate...)
+	v1.POST("/otp/:authId/validate", s.validateOTP, validate...)
+	v1.POST("/totp/enrollments", s.enroll, manage...)
+	v1.GET("/totp/enrollments/:id", s.getEnrollment, manage...)
+	v1.GET("/totp/enrollments/:id/qr.png", s.enrollmentQR, manage...)
+	v1.POST("/totp/enrollments/:id/activate", s.activateEnrollment, manage...)
+	v1.DELETE("/totp/enrollments/:id", s.deleteEnrollment, manage...)
 
 	return e
 }
