@@ -56,3 +56,59 @@ func TestAPI_TokenEndpoint(t *testing.T) {
 		t.Errorf("a disabled client got a token: %d", r.Status)
 	}
 }
+
+func TestAPI_TokenRequestInput(t *testing.T) {
+	api := apitest.Start(t, nil)
+	tests := []struct {
+		name        string
+		body        string
+		contentType string
+		status      int
+		err         string
+		scope       string
+	}{
+		{"media type in capitals", "grant_type=client_credentials", "APPLICATION/X-WWW-FORM-URLENCODED; charset=utf-8",
+			200, "", "otp:send otp:validate totp:manage"},
+		{"media type with a suffix", "grant_type=client_credentials", "application/x-www-form-urlencodedXYZ",
+			400, "invalid_request", ""},
+		{"scopes split by spaces", "grant_type=client_credentials&scope=otp:validate++otp:send", "",
+			200, "", "otp:send otp:validate"},
+		{"scopes split by a no-break space", "grant_type=client_credentials&scope=otp:send%C2%A0otp:validate", "",
+			400, "invalid_scope", ""},
+		{"scopes split by a tab", "grant_type=client_credentials&scope=otp:send%09otp:validate", "",
+			400, "invalid_scope", ""},
+		{"unknown scope with controls", "grant_type=client_credentials&scope=admin%22%5C%0D%0Ax", "",
+			400, "invalid_scope", ""},
+		{"unknown scope", "grant_type=client_credentials&scope=otp:send+admin%22x", "", 400, "invalid_scope", ""},
+		{"repeated parameter with controls", "grant_type=client_credentials&%3Cb%3E%0D%0A%22=1&%3Cb%3E%0D%0A%22=2", "",
+			400, "invalid_request", ""},
+		{"long repeated parameter", "grant_type=client_credentials&" + strings.Repeat("p", 300) + "=1&" +
+			strings.Repeat("p", 300) + "=2", "", 400, "invalid_request", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, api.Base+"/oauth2/token", strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.contentType != "" {
+				req.Header.Set("Content-Type", tt.contentType)
+			}
+			req.SetBasicAuth(api.ClientID, api.Secret)
+			r := api.Send(req)
+			if r.Status != tt.status || tt.err != "" && r.JSON["error"] != tt.err {
+				t.Fatalf("= %d %s; want %d %s", r.Status, r.Body, tt.status, tt.err)
+			}
+			if tt.scope != "" && r.JSON["scope"] != tt.scope {
+				t.Errorf("scope = %v, want %q", r.JSON["scope"], tt.scope)
+			}
+			desc, _ := r.JSON["error_description"].(string)
+			// RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E only.
+			outside := func(c rune) bool { return c < 0x20 || c > 0x7e || c == '"' || c == '\\' }
+			if i := strings.IndexFunc(desc, outside); i >= 0 {
+				t.Errorf("error_description %q has a character RFC 6749 does not allow at %d", desc, i)
+			}
+			if len(desc) > 120 {
+				t.Errorf("error_description is %d bytes long: %q", len(desc), desc)
+			}
+		})
+	}
+}

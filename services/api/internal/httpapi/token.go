@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -57,7 +58,8 @@ func (s *server) tokenRequest(c echo.Context) (oauth.TokenRequest, *oauth.Error)
 	if r.ContentLength == 0 {
 		return oauth.TokenRequest{}, invalid("grant_type is required, in an application/x-www-form-urlencoded body")
 	}
-	if !strings.HasPrefix(r.Header.Get(echo.HeaderContentType), echo.MIMEApplicationForm) {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType)); err != nil ||
+		mt != echo.MIMEApplicationForm {
 		return oauth.TokenRequest{}, invalid("body must be application/x-www-form-urlencoded")
 	}
 	body, err := readLimited(r, maxFormBytes)

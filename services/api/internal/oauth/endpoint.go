@@ -45,7 +45,8 @@ type TokenRequest struct {
 func (t *Tokens) Token(r TokenRequest) (*TokenResponse, *Error) {
 	for name, vals := range r.Form {
 		if len(vals) > 1 {
-			return nil, oauthErr(http.StatusBadRequest, "invalid_request", "parameter "+name+" repeated")
+			return nil, oauthErr(http.StatusBadRequest, "invalid_request",
+				"parameter "+quoted(name)+" repeated")
 		}
 	}
 
@@ -68,16 +69,9 @@ func (t *Tokens) Token(r TokenRequest) (*TokenResponse, *Error) {
 	}
 	scopes := c.Scopes
 	if requested, ok := r.Form["scope"]; ok {
-		scopes = strings.Fields(first(requested))
-		for _, s := range scopes {
-			if !c.HasScope(s) {
-				return nil, oauthErr(http.StatusBadRequest, "invalid_scope",
-					"scope "+s+" is not allowed for this client")
-			}
-		}
-
-		if len(scopes) == 0 {
-			return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "scope is empty")
+		var serr *Error
+		if scopes, serr = requestedScopes(first(requested), c.HasScope); serr != nil {
+			return nil, serr
 		}
 	}
 
@@ -88,6 +82,67 @@ func (t *Tokens) Token(r TokenRequest) (*TokenResponse, *Error) {
 	}
 	return &TokenResponse{AccessToken: tok, TokenType: "Bearer", ExpiresIn: int(ttl.Seconds()),
 		Scope: strings.Join(scopes, " ")}, nil
+}
+
+// requestedScopes splits a scope parameter into its tokens, which RFC 6749
+// §3.3 separates by single spaces, and checks each with allowed.
+func requestedScopes(param string, allowed func(string) bool) ([]string, *Error) {
+	var scopes []string
+	for s := range strings.SplitSeq(param, " ") {
+		switch {
+		case s == "":
+		case !isScopeToken(s):
+			return nil, oauthErr(http.StatusBadRequest, "invalid_scope",
+				"scope tokens are printable ASCII separated by single spaces")
+		case !allowed(s):
+			return nil, oauthErr(http.StatusBadRequest, "invalid_scope",
+				"scope "+quoted(s)+" is not allowed for this client")
+		default:
+			scopes = append(scopes, s)
+		}
+	}
+	if len(scopes) == 0 {
+		return nil, oauthErr(http.StatusBadRequest, "invalid_scope", "scope is empty")
+	}
+	return scopes, nil
+}
+
+// isScopeToken reports whether s has only the characters RFC 6749 §3.3
+// allows in a scope token.
+func isScopeToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxQuoted bounds how much of a caller's input an error description
+// repeats.
+const maxQuoted = 48
+
+// quoted returns s for an error description: in single quotes, cut to
+// maxQuoted bytes, with every byte that RFC 6749 §5.2 does not allow in a
+// description (controls, non-ASCII, '"' and backslash) written as '?'.
+func quoted(s string) string {
+	cut := len(s) > maxQuoted
+	if cut {
+		s = s[:maxQuoted]
+	}
+	b := make([]byte, 0, len(s)+5)
+	b = append(b, '\'')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			c = '?'
+		}
+		b = append(b, c)
+	}
+	if cut {
+		b = append(b, "..."...)
+	}
+	return string(append(b, '\''))
 }
 
 // credentials reads the client id and secret from exactly one method.
