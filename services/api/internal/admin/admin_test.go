@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -303,6 +304,24 @@ func fmtAny(v any) string { s, _ := v.(string); return s }
 // asList is v as a JSON array, or nil when it is not one.
 func asList(v any) []any { l, _ := v.([]any); return l }
 
+func TestAdmin_RepeatsAreStoredOnce(t *testing.T) {
+	api := apitest.Start(t, nil)
+	status, out := api.AdminDo(http.MethodPost, "/admin/v1/clients", obj{"name": "Twice",
+		"scopes": []string{"otp:send", "otp:send"}, "deviceTypes": []string{"EMAIL", "SMS", "EMAIL"}})
+	if status != http.StatusCreated {
+		t.Fatalf("create = %d %v", status, out)
+	}
+	view, _ := out["client"].(map[string]any)
+	if got := fmt.Sprint(view["scopes"], view["deviceTypes"]); got != "[otp:send] [EMAIL SMS]" {
+		t.Errorf("scopes and deviceTypes = %s, want [otp:send] [EMAIL SMS]", got)
+	}
+	status, out = api.AdminDo(http.MethodPatch, "/admin/v1/clients/"+out["clientId"].(string),
+		obj{"scopes": []string{"otp:validate", "otp:send", "otp:validate"}})
+	if got := fmt.Sprint(out["scopes"]); status != http.StatusOK || got != "[otp:validate otp:send]" {
+		t.Errorf("update = %d, scopes %s; want 200 [otp:validate otp:send]", status, got)
+	}
+}
+
 func TestAdmin_EraseNeedsAKnownClient(t *testing.T) {
 	api := apitest.Start(t, nil)
 	status, out := api.AdminDo(http.MethodPost, "/admin/v1/users/erase",
@@ -368,6 +387,12 @@ func TestAdmin_UpdateRefusesBadSettings(t *testing.T) {
 		{"non-geographic default region", obj{"destinations": obj{"defaultRegion": "001"}}},
 		{"hard stop on a rate limit", obj{"limits": obj{"user": obj{"max": 1, "windowSeconds": 60,
 			"hardStop": 5}}}},
+		{"lifetime over the maximum", obj{"policy": obj{"lifetimeSeconds": 600, "maxLifetimeSeconds": 60}}},
+		{"bidi override in issuer", obj{"totp": obj{"issuer": "Bank\u202egnp.live"}}},
+		{"NUL in issuer", obj{"totp": obj{"issuer": "Bank\u0000"}}},
+		{"tab in issuer", obj{"totp": obj{"issuer": "Bank\tCorp"}}},
+		{"colon in issuer", obj{"totp": obj{"issuer": "Bank:Corp"}}},
+		{"issuer of 65 characters", obj{"totp": obj{"issuer": strings.Repeat("é", 65)}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -380,7 +405,7 @@ func TestAdmin_UpdateRefusesBadSettings(t *testing.T) {
 		t.Errorf("a refused update changed the client:\nbefore %v\nafter  %v", before, after)
 	}
 
-	ok := obj{"name": strings.Repeat("é", 100),
+	ok := obj{"name": strings.Repeat("é", 100), "totp": obj{"issuer": strings.Repeat("é", 64)},
 		"destinations": obj{"defaultRegion": "GB", "allowedCountries": []string{"001", "us"}}}
 	if status, out := api.AdminDo(http.MethodPatch, path, ok); status != http.StatusOK {
 		t.Errorf("PATCH %v = %d %v, want 200", ok, status, out)

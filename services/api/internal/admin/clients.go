@@ -235,8 +235,8 @@ func (t *totpJSON) toStore() (store.TOTPPolicy, error) {
 	if err := p.Validate(); err != nil {
 		return store.TOTPPolicy{}, httpio.BadRequest("totp: " + err.Error())
 	}
-	if len(t.Issuer) > 64 || strings.ContainsAny(t.Issuer, ":\r\n") {
-		return store.TOTPPolicy{}, httpio.BadRequest("totp.issuer must be at most 64 characters without ':'")
+	if !totp.ValidIssuer(t.Issuer) {
+		return store.TOTPPolicy{}, httpio.BadRequest("totp.issuer must be at most 64 printable characters without ':'")
 	}
 	return store.TOTPPolicy{Algorithm: strings.ToUpper(t.Algorithm), Digits: t.Digits, Period: t.Period,
 		Issuer: t.Issuer}, nil

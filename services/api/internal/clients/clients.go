@@ -174,8 +174,11 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 
 // Update applies fn to a copy of the client, checks the result as Create
 // does and stores it, with the name trimmed and, when fn changed the
-// templates, the default template normalised as Create does. It fails
-// with ErrNotFound, ErrInvalidSpec, or fn's error.
+// templates, the default template normalised as Create does. The settings
+// that Create checks are checked only when fn changed one of them, so that
+// a client stored under older rules can still be disabled, enabled or
+// given a new secret. It fails with ErrNotFound, ErrInvalidSpec, or fn's
+// error.
 func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -187,14 +190,16 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 	if err := fn(c); err != nil {
 		return nil, err
 	}
-	spec := Spec{Name: c.Name, Scopes: c.Scopes, DeviceTypes: c.DeviceTypes,
-		Templates: c.Templates, DefaultTemplate: c.DefaultTemplate, Policy: c.Policy}
-	if err := validate(&spec); err != nil {
-		return nil, err
-	}
-	c.Name = spec.Name
-	if !slices.Equal(c.Templates, old.Templates) || c.DefaultTemplate != old.DefaultTemplate {
-		c.Templates, c.DefaultTemplate = spec.Templates, spec.DefaultTemplate
+	if checkedChanged(old, c) {
+		spec := Spec{Name: c.Name, Scopes: c.Scopes, DeviceTypes: c.DeviceTypes,
+			Templates: c.Templates, DefaultTemplate: c.DefaultTemplate, Policy: c.Policy}
+		if err := validate(&spec); err != nil {
+			return nil, err
+		}
+		c.Name, c.Scopes, c.DeviceTypes = spec.Name, spec.Scopes, spec.DeviceTypes
+		if !slices.Equal(c.Templates, old.Templates) || c.DefaultTemplate != old.DefaultTemplate {
+			c.Templates, c.DefaultTemplate = spec.Templates, spec.DefaultTemplate
+		}
 	}
 	c.UpdatedAt = r.now().UTC()
 	if err := r.store.PutClient(c); err != nil {
@@ -203,6 +208,14 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 	r.byID[id] = c
 
 	return c, nil
+}
+
+// checkedChanged reports whether b differs from a in a setting that
+// validate checks.
+func checkedChanged(a, b *store.Client) bool {
+	return a.Name != b.Name || !slices.Equal(a.Scopes, b.Scopes) ||
+		!slices.Equal(a.DeviceTypes, b.DeviceTypes) || !slices.Equal(a.Templates, b.Templates) ||
+		a.DefaultTemplate != b.DefaultTemplate || a.Policy != b.Policy
 }
 
 // Hold runs fn with the client with id while no update can run, so that
@@ -278,13 +291,15 @@ func validate(s *Spec) error {
 	}
 	for _, sc := range s.Scopes {
 		if !slices.Contains(AllScopes, sc) {
-			return fmt.Errorf("%w: unknown scope %q", ErrInvalidSpec, sc)
+			return fmt.Errorf("%w: unknown scope %.64q", ErrInvalidSpec, sc)
 		}
 	}
 
+	s.Scopes = unique(s.Scopes)
 	if len(s.DeviceTypes) == 0 {
 		return fmt.Errorf("%w: deviceTypes must not be empty", ErrInvalidSpec)
 	}
+	s.DeviceTypes = unique(s.DeviceTypes)
 	for _, t := range s.Templates {
 		if t != "*" && !store.ValidTemplateName(t) {
 			return fmt.Errorf("%w: template names are \"*\" or 1 to 64 letters, digits, '-' and '_'",
@@ -304,6 +319,17 @@ func validate(s *Spec) error {
 		return fmt.Errorf("%w: %w", ErrInvalidSpec, err)
 	}
 	return nil
+}
+
+// unique returns s without repeats, in the order of first appearance.
+func unique[T comparable](s []T) []T {
+	out := make([]T, 0, len(s))
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // firstNamed is the first of templates that names one template, not the

@@ -3,17 +3,14 @@ package httpapi
 import (
 	"encoding/base64"
 	"net/http"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
-
-const maxIssuer = 64
 
 type enrollRequest struct {
 	UserName string `json:"userName"`
@@ -62,7 +59,7 @@ func (s *server) enroll(c echo.Context) error {
 	if err := checkUserName(req.UserName); err != nil {
 		return err
 	}
-	if len(req.Issuer) > maxIssuer || strings.ContainsFunc(req.Issuer, badIssuerRune) {
+	if !totp.ValidIssuer(req.Issuer) {
 		return httpio.BadRequest("issuer must be at most 64 printable characters without ':'")
 	}
 	en, err := s.TOTP.Enroll(clientOf(c), req.UserName, req.Issuer)
@@ -76,8 +73,6 @@ func (s *server) enroll(c echo.Context) error {
 
 	return c.JSON(http.StatusCreated, out)
 }
-
-func badIssuerRune(r rune) bool { return r == ':' || !unicode.IsPrint(r) }
 
 func (s *server) getEnrollment(c echo.Context) error {
 	e, err := s.TOTP.Get(clientOf(c).ID, c.Param("id"))

@@ -79,6 +79,8 @@ func ValidatePolicy(c store.OTPPolicy) error {
 		return &InputError{Field: "policy.lifetimeSeconds", Err: errRange("30 to 600")}
 	case c.MaxLifetime != 0 && (c.MaxLifetime < MinLifetime || c.MaxLifetime > HardMaxExpiry):
 		return &InputError{Field: "policy.maxLifetimeSeconds", Err: errRange("30 to 600")}
+	case c.Lifetime != 0 && c.MaxLifetime != 0 && c.Lifetime > c.MaxLifetime:
+		return &InputError{Field: "policy.lifetimeSeconds", Err: errRange("at most maxLifetimeSeconds")}
 	case c.MaxAttempts < 0 || c.MaxAttempts > MaxAttemptsCap:
 		return &InputError{Field: "policy.maxAttempts", Err: errRange("1 to 20")}
 	case c.ResendCooldown < 0 || c.MaxResends < 0 || c.MaxResends > 10:

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
@@ -103,6 +105,15 @@ func ParamsOf(e *store.Enrollment) Params {
 
 // maxIssuer is the longest issuer, in characters, an enrollment carries.
 const maxIssuer = 64
+
+// ValidIssuer reports whether s can be an issuer: valid UTF-8 of at most
+// maxIssuer printable characters (no controls, bidi or other format
+// characters, which could make an app show a label other than the one
+// sent), without ':', which would end the issuer in the otpauth label.
+func ValidIssuer(s string) bool {
+	return utf8.ValidString(s) && utf8.RuneCountInString(s) <= maxIssuer &&
+		!strings.ContainsFunc(s, func(r rune) bool { return r == ':' || !unicode.IsPrint(r) })
+}
 
 // issuerOf makes a client's name an issuer: a ':' would end the issuer in
 // the otpauth label, so it becomes a space, and the name is cut to
