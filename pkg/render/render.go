@@ -193,7 +193,12 @@ func (t *Template) add(p, src string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrInvalid, t.name, err)
 	}
-	if n := largestRange(treesOf(v, file)); n > MaxRangeCount {
+	n, ok := largestRange(treesOf(v, file))
+	if !ok {
+		return fmt.Errorf("%w: %s: %s ranges over something other than a number or a field",
+			ErrInvalid, t.name, p)
+	}
+	if n > MaxRangeCount {
 		return fmt.Errorf("%w: %s: %s ranges over %d, more than %d", ErrInvalid, t.name, p, n,
 			MaxRangeCount)
 	}
@@ -228,8 +233,10 @@ func textTrees(t *ttemplate.Template) []*parse.Tree {
 
 // largestRange is the largest number the ranges of trees iterate over,
 // nested ranges multiplying, through the templates they call too: 0 when
-// none ranges over a number.
-func largestRange(trees []*parse.Tree) int64 {
+// none ranges over a number. It reports false when a range goes over
+// anything but a number literal or a field of the data (a variable, a
+// call or a parenthesised pipeline could hold any number).
+func largestRange(trees []*parse.Tree) (int64, bool) {
 	byName := map[string]*parse.Tree{}
 	for _, t := range trees {
 		if t != nil && t.Root != nil {
@@ -240,13 +247,15 @@ func largestRange(trees []*parse.Tree) int64 {
 	for _, t := range byName {
 		w.node(t.Root, 1, 0)
 	}
-	return w.most
+	return w.most, !w.opaque
 }
 
 // rangeWalk finds the largest product of nested range counts.
 type rangeWalk struct {
 	trees map[string]*parse.Tree
 	most  int64
+	// opaque is set by a range whose count the walk cannot know.
+	opaque bool
 }
 
 // maxCallDepth bounds how deep the walk follows template calls, which may
@@ -263,7 +272,9 @@ func (w *rangeWalk) node(n parse.Node, times int64, depth int) {
 		}
 	case *parse.RangeNode:
 		inner := times
-		if k := rangeLiteral(n.Pipe); k > 0 {
+		k, ok := rangeLiteral(n.Pipe)
+		w.opaque = w.opaque || !ok
+		if k > 0 {
 			inner = math.MaxInt64
 			if k <= math.MaxInt64/times {
 				inner = times * k
@@ -285,15 +296,24 @@ func (w *rangeWalk) node(n parse.Node, times int64, depth int) {
 	}
 }
 
-// rangeLiteral is the number a range pipeline names as a literal, or 0.
-func rangeLiteral(p *parse.PipeNode) int64 {
+// rangeLiteral is the number a range pipeline names as a literal, or 0
+// for a field of the data, whose numbers are small (ExpiresInMinutes). It
+// reports false for any other pipeline.
+func rangeLiteral(p *parse.PipeNode) (int64, bool) {
 	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
-		return 0
+		return 0, false
 	}
-	if num, ok := p.Cmds[0].Args[0].(*parse.NumberNode); ok && num.IsInt && num.Int64 > 0 {
-		return num.Int64
+	switch arg := p.Cmds[0].Args[0].(type) {
+	case *parse.NumberNode:
+		if arg.IsInt && arg.Int64 > 0 {
+			return arg.Int64, true
+		}
+		return 0, arg.IsInt
+	case *parse.FieldNode:
+		return 0, true
+	default:
+		return 0, false
 	}
-	return 0
 }
 
 func (v *variant) has(file string) bool {

@@ -124,6 +124,12 @@ func TestParse_Invalid(t *testing.T) {
 		{"bad locale", complete(map[string]string{"../x/sms.txt": "x"}), "not a locale"},
 		{"long range", complete(map[string]string{FileText: "{{range 100000000}}{{end}}"}),
 			"ranges over 100000000"},
+		{"range over a variable", complete(map[string]string{
+			FileText: "{{$n := 200000000}}{{range $n}}{{end}}"}), "other than a number or a field"},
+		{"range over a pipeline", complete(map[string]string{
+			FileSMS: "{{range (200000000)}}{{end}}"}), "other than a number or a field"},
+		{"range over a call", complete(map[string]string{
+			FileHTML: `{{range (len "x")}}{{end}}`}), "other than a number or a field"},
 		{"nested ranges", complete(map[string]string{
 			FileSMS: "{{range 100}}{{range 100}}{{end}}{{end}}"}),
 			"ranges over 10000"},
