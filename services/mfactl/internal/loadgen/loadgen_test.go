@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -342,10 +343,13 @@ func TestTokens_FetchOnceAndRenew(t *testing.T) {
 		n := fetched
 		mu.Unlock()
 		time.Sleep(20 * time.Millisecond) // let the other callers pile up
-		_, _ = w.Write([]byte(`{"access_token":"t` + strconv.Itoa(n) + `","expires_in":1}`))
+		_, _ = w.Write([]byte(`{"access_token":"t` + strconv.Itoa(n) + `","expires_in":100}`))
 	}))
 	defer srv.Close()
 	tokens := NewTokens(NewHTTPClient(4, time.Second), srv.URL, Credentials{ID: "id", Secret: "s"})
+	var clock atomic.Int64
+	start := time.Now()
+	tokens.now = func() time.Time { return start.Add(time.Duration(clock.Load())) }
 
 	get := func() map[string]int {
 		seen := map[string]int{}
@@ -368,7 +372,11 @@ func TestTokens_FetchOnceAndRenew(t *testing.T) {
 	if seen := get(); len(seen) != 1 || seen["t1"] != 16 {
 		t.Fatalf("16 callers at once saw %v, want t1 for all, fetched once", seen)
 	}
-	time.Sleep(900 * time.Millisecond) // past four fifths of the 1 s lifetime
+	clock.Store(int64(79 * time.Second)) // not yet four fifths of the 100 s lifetime
+	if seen := get(); len(seen) != 1 || seen["t1"] != 16 {
+		t.Fatalf("before renewal time callers saw %v, want t1 for all", seen)
+	}
+	clock.Store(int64(81 * time.Second)) // past four fifths
 	if seen := get(); len(seen) != 1 || seen["t2"] != 16 {
 		t.Fatalf("after renewal time callers saw %v, want t2 for all", seen)
 	}

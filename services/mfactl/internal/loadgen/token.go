@@ -69,6 +69,8 @@ type Tokens struct {
 	// cur is read without the lock; mu serialises renewals.
 	cur atomic.Pointer[bearer]
 	mu  sync.Mutex
+	// now is the clock renewals are timed by.
+	now func() time.Time
 }
 
 // bearer is a token, its Authorization header value and when to renew it.
@@ -79,7 +81,8 @@ type bearer struct {
 
 // NewTokens returns Tokens for the server at base.
 func NewTokens(client *http.Client, base string, cr Credentials) *Tokens {
-	return &Tokens{client: client, endpoint: strings.TrimSuffix(base, "/") + "/oauth2/token", cr: cr}
+	return &Tokens{client: client, endpoint: strings.TrimSuffix(base, "/") + "/oauth2/token", cr: cr,
+		now: time.Now}
 }
 
 // Get returns a valid access token, fetching one when needed. It fails
@@ -96,13 +99,13 @@ func (t *Tokens) Get(ctx context.Context) (string, error) {
 // current returns a bearer that is not due for renewal, fetching one when
 // needed.
 func (t *Tokens) current(ctx context.Context) (*bearer, error) {
-	if b := t.cur.Load(); b != nil && time.Now().Before(b.renewAt) {
+	if b := t.cur.Load(); b != nil && t.now().Before(b.renewAt) {
 		return b, nil
 	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if b := t.cur.Load(); b != nil && time.Now().Before(b.renewAt) {
+	if b := t.cur.Load(); b != nil && t.now().Before(b.renewAt) {
 		return b, nil
 	}
 
@@ -119,7 +122,7 @@ func (t *Tokens) current(ctx context.Context) (*bearer, error) {
 
 	life := time.Duration(ans.ExpiresIn) * time.Second
 	b := &bearer{token: ans.AccessToken, header: "Bearer " + ans.AccessToken,
-		renewAt: time.Now().Add(life * 4 / 5)}
+		renewAt: t.now().Add(life * 4 / 5)}
 	t.cur.Store(b)
 	return b, nil
 }
