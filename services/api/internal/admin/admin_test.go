@@ -447,6 +447,23 @@ func TestAdmin_AuditNamesTargetsAndActors(t *testing.T) {
 	}
 }
 
+func TestAdmin_AuditEscapesControls(t *testing.T) {
+	api := apitest.Start(t, nil)
+	req := api.AdminRequest(http.MethodDelete,
+		"/admin/v1/clients/"+api.ClientID+"/domains/a%0Aforged%1B%5B2J", nil)
+	api.Send(req)
+	_, out := api.AdminDo(http.MethodGet, "/admin/v1/audit?limit=1", nil)
+	entries := asList(out["entries"])
+	if len(entries) != 1 {
+		t.Fatalf("audit = %v, want 1 entry", out)
+	}
+	e, _ := entries[0].(map[string]any)
+	target, _ := e["target"].(string)
+	if want := `domain="a\nforged\x1b[2J"`; !strings.HasSuffix(target, want) {
+		t.Errorf("target = %q, want it to end in %s", target, want)
+	}
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"log/slog"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,19 +63,35 @@ func label(s string) string {
 	return s
 }
 
+// printed is s as the audit log keeps a caller's value: as it is when
+// label allows it, else quoted in ASCII with escapes and cut to 64
+// characters, so that no entry can carry a line break or a terminal
+// control sequence.
+func printed(s string) string {
+	if label(s) == s {
+		return s
+	}
+	return fmt.Sprintf("%+.64q", s)
+}
+
 // auditTarget is the context key under which a handler names what a
 // request addressed in its body acted on.
 const auditTarget = "admin.auditTarget"
 
 // setTarget names what the request acted on beyond its path parameters.
-func setTarget(c echo.Context, parts ...string) { c.Set(auditTarget, strings.Join(parts, " ")) }
+func setTarget(c echo.Context, parts ...string) {
+	for i, p := range parts {
+		parts[i] = printed(p)
+	}
+	c.Set(auditTarget, strings.Join(parts, " "))
+}
 
 // target names what the request acted on: its path parameters, then what
-// its handler set.
+// its handler set, each as printed shows it.
 func target(c echo.Context) string {
 	var parts []string
 	for _, name := range c.ParamNames() {
-		parts = append(parts, name+"="+c.Param(name))
+		parts = append(parts, name+"="+printed(c.Param(name)))
 	}
 	if extra, _ := c.Get(auditTarget).(string); extra != "" {
 		parts = append(parts, extra)

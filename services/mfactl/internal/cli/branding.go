@@ -9,8 +9,22 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
+
+// terminalSafe is s as it may be printed to a terminal: quoted, with
+// escapes, when it holds a control or any character that is not
+// printable, so that a stored value cannot move the cursor or forge a
+// line.
+func terminalSafe(s string) string {
+	if strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) || !utf8.ValidString(s) {
+		return strconv.QuoteToASCII(s)
+	}
+	return s
+}
 
 func init() {
 	register(&cmd{name: "template put", usage: "--client CLIENT_ID --name NAME DIR", run: templatePut})
@@ -210,7 +224,8 @@ func auditList(ctx context.Context, r *runner, args []string) error {
 			return err
 		}
 		for _, e := range v.Entries {
-			fmt.Fprintf(r.out, "%s  %-40s %d  %s  by %s\n", e.At, e.Action, e.Status, e.Target, e.Actor)
+			fmt.Fprintf(r.out, "%s  %-40s %d  %s  by %s\n", e.At, terminalSafe(e.Action), e.Status,
+				terminalSafe(e.Target), terminalSafe(e.Actor))
 		}
 		return nil
 	})

@@ -85,13 +85,15 @@ func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int
 
 	c, ok := commands[name]
 	if !ok {
-		r.unknown(args)
-		return 2
+		return r.unknown(args)
 	}
 
 	if err := c.run(ctx, r, args[1:]); err != nil {
 		if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintf(errOut, "usage: mfactl %s %s\n", c.name, c.usage)
+			if errors.Is(err, flag.ErrHelp) || asksHelp(args[1:]) {
+				return 0
+			}
 			return 2
 		}
 
@@ -102,13 +104,28 @@ func Run(ctx context.Context, args []string, env Env, out, errOut io.Writer) int
 	return 0
 }
 
+// asksHelp reports whether args ask for help, which the flag package
+// answers by printing the flags and failing the parse.
+func asksHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
 var commands = map[string]*cmd{}
 
 func register(c *cmd) { commands[c.name] = c }
 
 // unknown says that args name no command: for a group such as "client",
-// which subcommands it has.
-func (r *runner) unknown(args []string) {
+// which subcommands it has. It returns the exit code: 0 when help was
+// asked for a group, else 2.
+func (r *runner) unknown(args []string) int {
 	var subs []string
 	for name := range commands {
 		if sub, ok := strings.CutPrefix(name, args[0]+" "); ok {
@@ -118,15 +135,20 @@ func (r *runner) unknown(args []string) {
 	if len(subs) == 0 {
 		fmt.Fprintf(r.errOut, "mfactl: unknown command %q\n\n", args[0])
 		r.help()
-		return
+		return 2
 	}
 
 	sort.Strings(subs)
+	if len(args) == 2 && (args[1] == "-h" || args[1] == "--help" || args[1] == "help") {
+		fmt.Fprintf(r.errOut, "mfactl %s has: %s\n", args[0], strings.Join(subs, ", "))
+		return 0
+	}
 	what := "needs a subcommand"
 	if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
 		what = fmt.Sprintf("has no subcommand %q", args[1])
 	}
 	fmt.Fprintf(r.errOut, "mfactl: %s %s; it has: %s\n", args[0], what, strings.Join(subs, ", "))
+	return 2
 }
 
 func (r *runner) help() {
