@@ -1,8 +1,8 @@
 package admin
 
 import (
-	"log/slog"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
