@@ -131,19 +131,24 @@ func classify(err error) (int, string, string) {
 	case errors.Is(err, clients.ErrInvalidSpec):
 		return http.StatusBadRequest, "INVALID_REQUEST", err.Error()
 	case errors.Is(err, errUnauthorized):
-		return http.StatusUnauthorized, "UNAUTHORIZED", "admin token required"
+		return http.StatusUnauthorized, "UNAUTHORIZED", "missing or invalid admin token"
 	case errors.Is(err, clients.ErrNotFound):
 		return http.StatusNotFound, "NOT_FOUND", "no such client"
 	case errors.Is(err, branding.ErrNotFound):
 		return http.StatusNotFound, "NOT_FOUND", "no such template or domain"
 	case errors.Is(err, branding.ErrInvalid):
 		return http.StatusBadRequest, "INVALID_REQUEST", strings.TrimPrefix(err.Error(), "branding: invalid: ")
-	case errors.Is(err, errUnavailable), errors.Is(err, branding.ErrUnavailable):
+	case errors.Is(err, errUnavailable), errors.Is(err, branding.ErrUnavailable),
+		errors.Is(err, clients.ErrUnavailable):
 		return http.StatusServiceUnavailable, "UNAVAILABLE", msgUnavailable
 	case errors.Is(err, httpio.ErrTooLarge):
 		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE", "request body is too large"
 	case errors.Is(err, httpio.ErrMediaType):
 		return http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"
+	case errors.As(err, &he) && he.Code == http.StatusNotFound:
+		return he.Code, "NOT_FOUND", "no such route"
+	case errors.As(err, &he) && he.Code == http.StatusMethodNotAllowed:
+		return he.Code, "METHOD_NOT_ALLOWED", "method not allowed on this route"
 	case errors.As(err, &he) && he.Code < 500:
 		return he.Code, strings.ToUpper(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")),
 			http.StatusText(he.Code)

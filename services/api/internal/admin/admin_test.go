@@ -464,6 +464,29 @@ func TestAdmin_AuditEscapesControls(t *testing.T) {
 	}
 }
 
+func TestAdmin_StoreDownAnswers503(t *testing.T) {
+	api := apitest.Start(t, nil)
+	if err := api.App.Store().Close(); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		method, path string
+		body         obj
+	}{
+		{http.MethodGet, "/admin/v1/audit", nil},
+		{http.MethodPost, "/admin/v1/limits/clear", obj{"clientId": api.ClientID, "userName": "jdoe"}},
+		{http.MethodPost, "/admin/v1/users/erase", obj{"clientId": api.ClientID, "userName": "jdoe"}},
+		{http.MethodPatch, "/admin/v1/clients/" + api.ClientID, obj{"name": "Renamed"}},
+		{http.MethodPost, "/admin/v1/clients", obj{"name": "New", "deviceTypes": []string{"EMAIL"}}},
+	}
+	for _, tt := range tests {
+		if status, out := api.AdminDo(tt.method, tt.path, tt.body); status != http.StatusServiceUnavailable ||
+			out["code"] != "UNAVAILABLE" {
+			t.Errorf("%s %s with the store closed = %d %v, want 503 UNAVAILABLE", tt.method, tt.path, status, out)
+		}
+	}
+}
+
 func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)

@@ -120,7 +120,7 @@ func (s *server) listAudit(c echo.Context) error {
 
 	entries, err := s.Store.ListAudit(since, limit)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: reading the audit log: %w", errUnavailable, err)
 	}
 	if entries == nil {
 		entries = []store.AuditEntry{}
@@ -152,7 +152,7 @@ func (s *server) eraseUser(c echo.Context) error {
 		return limits.KeysOf(req.ClientID, req.UserName, dests)
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: erasing user: %w", errUnavailable, err)
 	}
 	return c.JSON(http.StatusOK, erased)
 }

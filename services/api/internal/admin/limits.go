@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 
@@ -59,7 +60,7 @@ func (s *server) clearLimits(c echo.Context) error {
 		"destinations="+strconv.Itoa(len(dests)))
 	cleared, err := s.Store.DeleteCounters(limits.KeysOf(cl.ID, req.UserName, dests))
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: clearing counters: %w", errUnavailable, err)
 	}
 	return c.JSON(http.StatusOK, map[string]int{"cleared": cleared})
 }

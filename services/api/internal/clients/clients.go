@@ -48,6 +48,8 @@ var (
 	// ErrInvalidSpec is returned for a client definition that cannot be
 	// stored; the message says which field.
 	ErrInvalidSpec = errors.New("invalid client")
+	// ErrUnavailable is returned when the store could not write a client.
+	ErrUnavailable = errors.New("client store unavailable")
 )
 
 // Spec defines a client's settings.
@@ -165,7 +167,7 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 
 	c.Secrets = []store.Secret{r.secretHash(c.ID, secret, now)}
 	if err := r.store.CreateClient(c); err != nil {
-		return nil, "", fmt.Errorf("storing client: %w", err)
+		return nil, "", fmt.Errorf("%w: storing client: %w", ErrUnavailable, err)
 	}
 	r.put(c)
 
@@ -203,7 +205,7 @@ func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Cli
 	}
 	c.UpdatedAt = r.now().UTC()
 	if err := r.store.PutClient(c); err != nil {
-		return nil, fmt.Errorf("storing client: %w", err)
+		return nil, fmt.Errorf("%w: storing client: %w", ErrUnavailable, err)
 	}
 	r.byID[id] = c
 
