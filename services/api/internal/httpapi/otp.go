@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/language"
 
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
@@ -258,7 +259,13 @@ func isLocale(s string) bool {
 		}
 	}
 
-	return s[0] != '-' && s[len(s)-1] != '-'
+	if s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	// The characters are right; the subtags must also be in BCP 47's order
+	// and shapes, with known values.
+	_, err := language.Parse(s)
+	return err == nil
 }
 
 type validateRequest struct {

@@ -11,7 +11,6 @@ import (
 	"mime"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 )
@@ -221,23 +220,21 @@ func jsonKind(goKind string) string {
 	}
 }
 
-// maxQuotedField bounds a quoted field name in an error message.
+// maxQuotedField is the longest field name an error message repeats.
 const maxQuotedField = 48
 
-// quoteField quotes a field name from the request, cut short so that an
-// error never echoes much of the caller's input. The bound applies to the
-// quoted form, since escaping a control byte takes four.
+// quoteField quotes a field name from the request for an error message,
+// only when it is made of letters, '_', '-' and '.' (as every field name
+// and path of the API is) and no longer than maxQuotedField: a name with
+// digits could carry a code, and the message goes to the caller and the
+// log.
 func quoteField(name string) string {
-	q := strconv.Quote(name)
-	if len(q) <= maxQuotedField {
-		return q
+	if name == "" || len(name) > maxQuotedField || strings.ContainsFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || r == '-' || r == '.')
+	}) {
+		return "whose name is not only letters"
 	}
-	name = name[:min(len(name), maxQuotedField)]
-	for q = strconv.Quote(name + "…"); len(q) > maxQuotedField; q = strconv.Quote(name + "…") {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
-	return q
+	return strconv.Quote(name)
 }
 
 // Errors returned by ReadBody.

@@ -56,6 +56,23 @@ func TestDecodeStrict(t *testing.T) {
 	}
 }
 
+func TestDecodeStrict_NamesOnlyPlainFields(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{`{"nope":1}`, `unknown field "nope"`},
+		{`{"x415833":1}`, "unknown field whose name is not only letters"},
+		{`{"userName":"a","x415833":1,"x415833":2}`, "unknown field whose name is not only letters"},
+		{`{"a b":1}`, "unknown field whose name is not only letters"},
+		{`{"` + strings.Repeat("a", 49) + `":1}`, "unknown field whose name is not only letters"},
+	}
+	for _, tt := range tests {
+		var v sample
+		var re *RequestError
+		if err := DecodeStrict([]byte(tt.body), &v); !errors.As(err, &re) || re.Msg != tt.want {
+			t.Errorf("DecodeStrict(%.60q) = %v, want %q", tt.body, err, tt.want)
+		}
+	}
+}
+
 func FuzzDecodeStrict(f *testing.F) {
 	for _, s := range []string{`{"userName":"a"}`, `{"a":1,"a":2}`, `[`, `{"nested":{"a":"\u0000"}}`} {
 		f.Add([]byte(s))
@@ -69,6 +86,9 @@ func FuzzDecodeStrict(f *testing.F) {
 		}
 		if err != nil && len(re.Msg) > 120 {
 			t.Fatalf("error message of %d bytes echoes too much input", len(re.Msg))
+		}
+		if err != nil && strings.ContainsAny(re.Msg, "0123456789") {
+			t.Fatalf("error message %q repeats digits of the input", re.Msg)
 		}
 	})
 }
