@@ -304,6 +304,29 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+func TestAPI_RefusalsSayWhy(t *testing.T) {
+	api := apitest.Start(t, nil)
+	validateOnly := api.Token(api.ClientID, api.Secret, "otp:validate")
+	r := api.Do(http.MethodPost, "/v1/otp", validateOnly, emailBody("a", "a@example.com"))
+	if r.Status != 403 || !strings.Contains(r.JSON["message"].(string), "otp:send") ||
+		!strings.Contains(r.Header.Get("WWW-Authenticate"), `scope="otp:send"`) {
+		t.Errorf("without otp:send = %d %v %s; want 403 naming the scope", r.Status, r.Header, r.Body)
+	}
+
+	id, secret := api.CreateClient(map[string]any{"limits": map[string]any{
+		"user": map[string]any{"max": 1, "windowSeconds": 60}}})
+	tok := api.Token(id, secret, "")
+	create(t, api, tok, emailBody("jdoe", "one@example.com"))
+	r = api.Do(http.MethodPost, "/v1/otp", tok, emailBody("jdoe", "two@example.com"))
+	if r.Status != 429 || r.JSON["message"] != "the user rate limit is reached; retry after the time in Retry-After" {
+		t.Errorf("over the user limit = %d %s; want 429 naming the user limit", r.Status, r.Body)
+	}
+	r = api.Do(http.MethodPost, "/v1/otp", tok, map[string]any{"userName": "a", "deviceType": "EMAIL"})
+	if r.JSON["message"] != "email: required for this deviceType" {
+		t.Errorf("without an email = %s", r.Body)
+	}
+}
+
 func TestAPI_Routes(t *testing.T) {
 	api := apitest.Start(t, nil)
 	tok := api.Token(api.ClientID, api.Secret, "")

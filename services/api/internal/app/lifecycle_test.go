@@ -59,7 +59,8 @@ func TestAPI_ResendAndCancel(t *testing.T) {
 	oldCode := api.Code(authID)
 
 	early := api.Do(http.MethodPost, "/v1/otp/"+authID+"/resend", tok, nil)
-	if early.Status != 429 || early.Code() != "RATE_LIMITED" || early.Header.Get("Retry-After") == "" {
+	if early.Status != 429 || early.Code() != "RATE_LIMITED" || early.Header.Get("Retry-After") == "" ||
+		!strings.HasPrefix(early.JSON["message"].(string), "resend cooldown") {
 		t.Fatalf("resend inside the cooldown = %d %v %s", early.Status, early.Header, early.Body)
 	}
 	if v := validate(api, tok, authID, wrongFor(oldCode)); v.JSON["remainingAttempts"] != float64(4) {
@@ -77,13 +78,15 @@ func TestAPI_ResendAndCancel(t *testing.T) {
 		t.Errorf("old code after resend = %s; want OTP_INVALID with 3 left (attempts not reset)", v.Body)
 	}
 	time.Sleep(1100 * time.Millisecond)
-	if r := api.Do(http.MethodPost, "/v1/otp/"+authID+"/resend", tok, nil); r.Status != 429 {
-		t.Errorf("resend past the cap = %d %s, want 429", r.Status, r.Body)
+	if r := api.Do(http.MethodPost, "/v1/otp/"+authID+"/resend", tok, nil); r.Status != 429 ||
+		!strings.HasPrefix(r.JSON["message"].(string), "resend limit") {
+		t.Errorf("resend past the cap = %d %s, want 429 naming the resend limit", r.Status, r.Body)
 	}
 	if r := api.Do(http.MethodDelete, "/v1/otp/"+authID, tok, nil); r.Status != 204 {
 		t.Fatalf("cancel = %d %s", r.Status, r.Body)
 	}
-	if v := validate(api, tok, authID, newCode); v.Status != 410 || v.Code() != "OTP_EXPIRED" {
+	if v := validate(api, tok, authID, newCode); v.Status != 410 || v.Code() != "OTP_EXPIRED" ||
+		!strings.Contains(v.JSON["message"].(string), "cancelled") {
 		t.Errorf("right code after cancel = %d %s, want 410 OTP_EXPIRED", v.Status, v.Body)
 	}
 	if r := api.Do(http.MethodGet, "/v1/otp/"+authID, tok, nil); r.JSON["state"] != "CANCELLED" {

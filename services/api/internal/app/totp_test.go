@@ -116,8 +116,9 @@ func TestTOTP_EnrollAndValidate(t *testing.T) {
 	if a.Status != 200 {
 		t.Fatalf("activate with the previous step's code (none newer used) = %d %s", a.Status, a.Body)
 	}
-	if q := api.Do(http.MethodGet, "/v1/totp/enrollments/"+id+"/qr.png", tok, nil); q.Status != 404 {
-		t.Errorf("qr.png after activation = %d, want 404", q.Status)
+	if q := api.Do(http.MethodGet, "/v1/totp/enrollments/"+id+"/qr.png", tok, nil); q.Status != 404 ||
+		!strings.Contains(q.JSON["message"].(string), "only while the enrollment is pending") {
+		t.Errorf("qr.png after activation = %d %s, want 404 saying why", q.Status, q.Body)
 	}
 
 	current := codeAt(t, secret, now)

@@ -44,7 +44,7 @@ func requireScope(scope string) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			p, _ := c.Get(ctxPrincipal).(*oauth.Principal)
 			if p == nil || !p.HasScope(scope) || !clientOf(c).HasScope(scope) {
-				return errInsufficientScope
+				return &scopeError{scope: scope}
 			}
 			return next(c)
 		}

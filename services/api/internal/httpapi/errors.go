@@ -62,9 +62,10 @@ var errorTable = []struct {
 	pub publicError
 }{
 	{otp.ErrNotFound, publicError{http.StatusNotFound, CodeNotFound, "no such challenge"}},
-	{otp.ErrAlreadyUsed, publicError{http.StatusConflict, CodeAlreadyUsed, "the code has already been used"}},
+	{otp.ErrAlreadyUsed, publicError{http.StatusConflict, CodeAlreadyUsed,
+		"this challenge has already been validated"}},
 	{otp.ErrLocked, publicError{http.StatusGone, CodeLocked, "too many wrong codes; request a new challenge"}},
-	{otp.ErrExpired, publicError{http.StatusGone, CodeExpired, "the code has expired"}},
+	{otp.ErrExpired, publicError{http.StatusGone, CodeExpired, "the challenge has expired or was cancelled"}},
 	{otp.ErrInvalidCode, publicError{http.StatusBadRequest, CodeOTPInvalid, "the code is not valid"}},
 	{otp.ErrDeviceType, publicError{http.StatusBadRequest, CodeUnsupportedDeviceType,
 		"deviceType is unknown or not allowed for this client"}},
@@ -99,6 +100,8 @@ var errorTable = []struct {
 		"this Idempotency-Key was used with a different request"}},
 	{otp.ErrNotResendable, publicError{http.StatusBadRequest, CodeInvalidRequest,
 		"a TOTP challenge has no code to resend"}},
+	{totp.ErrNotPending, publicError{http.StatusNotFound, CodeNotFound,
+		"the QR code is served only while the enrollment is pending"}},
 	{totp.ErrNotFound, publicError{http.StatusNotFound, CodeNotFound, "no such enrollment"}},
 	{totp.ErrExists, publicError{http.StatusConflict, CodeEnrollmentExists,
 		"the user already has an active enrollment; delete it first"}},
@@ -117,6 +120,14 @@ func classify(err error) publicError {
 	var re *httpio.RequestError
 	if errors.As(err, &re) {
 		return publicError{http.StatusBadRequest, CodeInvalidRequest, re.Msg}
+	}
+	var se *scopeError
+	if errors.As(err, &se) {
+		return publicError{http.StatusForbidden, CodeInsufficientScope,
+			"the token lacks the scope " + se.scope + " that this operation needs"}
+	}
+	if pub, ok := limitedError(err); ok {
+		return pub
 	}
 	var ie *otp.InputError
 	if errors.As(err, &ie) && !isDestination(ie.Err) {
@@ -140,6 +151,35 @@ func classify(err error) publicError {
 	}
 	return publicError{http.StatusInternalServerError, CodeInternal, "internal error"}
 }
+
+// limitedError is the public form of a refusal by a rate limit, a failure
+// budget or a resend rule, which names the rule so that an application can
+// tell its users what to do.
+func limitedError(err error) (publicError, bool) {
+	const retry = "; retry after the time in Retry-After"
+	var ex *limits.Exceeded
+	var rl *otp.RateLimitError
+	switch {
+	case errors.As(err, &ex) && ex.Limit == limits.NameFailures:
+		return publicError{http.StatusTooManyRequests, CodeRateLimited,
+			"too many wrong codes for this user or destination" + retry}, true
+	case errors.As(err, &ex):
+		return publicError{http.StatusTooManyRequests, CodeRateLimited,
+			"the " + ex.Limit + " rate limit is reached" + retry}, true
+	case errors.As(err, &rl):
+		return publicError{http.StatusTooManyRequests, CodeRateLimited, rl.Reason + retry}, true
+	}
+	return publicError{}, false
+}
+
+// scopeError refuses a token without the scope a route needs.
+type scopeError struct{ scope string }
+
+// Error names the scope.
+func (e *scopeError) Error() string { return "token lacks scope " + e.scope }
+
+// Is makes errors.Is(err, errInsufficientScope) true.
+func (e *scopeError) Is(target error) bool { return target == errInsufficientScope }
 
 func isDestination(err error) bool {
 	return errors.Is(err, destination.ErrInvalidEmail) || errors.Is(err, destination.ErrInvalidPhone) ||
@@ -180,7 +220,7 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			zero := 0
 			body.RemainingAttempts = &zero
 		}
-		setAuthHeaders(c, pub)
+		setAuthHeaders(c, pub, err)
 		var ra interface{ RetryAfter() int }
 		if errors.As(err, &ra) {
 			c.Response().Header().Set("Retry-After", strconv.Itoa(ra.RetryAfter()))
@@ -195,13 +235,20 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
-func setAuthHeaders(c echo.Context, pub publicError) {
+// setAuthHeaders sets WWW-Authenticate as RFC 6750 §3 asks, naming the
+// scope a route needs when the token lacks it.
+func setAuthHeaders(c echo.Context, pub publicError, err error) {
 	h := c.Response().Header()
 	switch pub.code {
 	case CodeUnauthorized:
 		h.Set("WWW-Authenticate", `Bearer realm="ciam-mfa", error="invalid_token"`)
 	case CodeInsufficientScope:
-		h.Set("WWW-Authenticate", `Bearer realm="ciam-mfa", error="insufficient_scope"`)
+		v := `Bearer realm="ciam-mfa", error="insufficient_scope"`
+		var se *scopeError
+		if errors.As(err, &se) {
+			v += `, scope="` + se.scope + `"`
+		}
+		h.Set("WWW-Authenticate", v)
 	}
 }
 

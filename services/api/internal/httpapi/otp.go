@@ -29,7 +29,7 @@ const (
 
 // errRequired is a destination the device type needs but the request
 // lacks.
-var errRequired = errors.New("is required for this deviceType")
+var errRequired = errors.New("required for this deviceType")
 
 // otpRequest is the body of POST /v1/otp.
 type otpRequest struct {

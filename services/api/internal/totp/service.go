@@ -28,6 +28,9 @@ var (
 	ErrInvalidCode = errors.New("invalid code")
 	// ErrUnavailable is returned when the store fails.
 	ErrUnavailable = errors.New("enrollment store unavailable")
+	// ErrNotPending is returned for the QR code of an enrollment that is
+	// no longer pending; it wraps ErrNotFound.
+	ErrNotPending = fmt.Errorf("%w: the QR code is served only while pending", ErrNotFound)
 )
 
 // InvalidCodeError is a wrong activation code, with the attempts left.
@@ -185,14 +188,15 @@ func (s *Service) expired(e *store.Enrollment) bool {
 }
 
 // QR returns the QR code of a pending enrollment. It fails with
-// ErrNotFound, also once the enrollment is active.
+// ErrNotFound, or ErrNotPending (which wraps it) once the enrollment is
+// active.
 func (s *Service) QR(clientID, id string) ([]byte, error) {
 	e, err := s.Get(clientID, id)
 	if err != nil {
 		return nil, err
 	}
 	if e.State != store.EnrollmentPending {
-		return nil, ErrNotFound
+		return nil, ErrNotPending
 	}
 	secret, err := s.data.Open(e.SealedSecret, []byte(e.ID))
 	if err != nil {
