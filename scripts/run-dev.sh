@@ -39,6 +39,16 @@ wait_for() { # url, what
 	exit 1
 }
 
+# A second make run would find the first one's servers answering and
+# report success while its own programs fail to bind.
+for addr in 127.0.0.1:8080 127.0.0.1:8081 127.0.0.1:4222 127.0.0.1:1025 127.0.0.1:8025; do
+	if (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null; then
+		echo "something already listens on $addr: is make run already running?" >&2
+		trap - INT TERM EXIT
+		exit 1
+	fi
+done
+
 start mailpit bin/mailpit --disable-version-check --smtp 127.0.0.1:1025 --listen 127.0.0.1:8025 \
 	--database "$MFA_DATA_DIR/mailpit.db"
 wait_for http://127.0.0.1:8025/api/v1/info "Mailpit"
@@ -61,5 +71,11 @@ cat <<TXT
   Ctrl-C stops everything.
 
 TXT
-wait -n "${pids[@]}" || true
-[ -n "$stopping" ] || echo "a process exited; stopping the rest (see its output above)" >&2
+status=0
+wait -n "${pids[@]}" || status=$?
+# Ctrl-C reaches the programs too, and they may end (cleanly, or as
+# interrupted) before this shell runs its trap: only another end is a
+# failure to report.
+if [ -z "$stopping" ] && [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; then
+	echo "a process exited with status $status; stopping the rest (see its output above)" >&2
+fi

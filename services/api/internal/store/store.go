@@ -80,6 +80,10 @@ func Open(path string, o Options) (*Store, error) {
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("opening store %q: another process holds it (is another mfa-api running "+
+			"with this data directory?): %w", path, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening store %q: %w", path, err)
 	}
