@@ -6,6 +6,10 @@ package templates
 
 import "embed"
 
+// Default is the built-in template a new client is given when it names
+// none.
+const Default = "demotemplate"
+
 // FS holds the default templates, one folder each.
 //
 //go:embed demotemplate

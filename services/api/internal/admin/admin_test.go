@@ -254,7 +254,7 @@ func TestAdmin_RefusalsAnswerAsDocumented(t *testing.T) {
 func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 	api := apitest.Start(t, nil)
 	status, created := api.AdminDo(http.MethodPost, "/admin/v1/clients",
-		obj{"name": "Plain", "deviceTypes": []string{"EMAIL"}})
+		obj{"name": "Plain", "deviceTypes": []string{"TOTP"}})
 	if status != http.StatusCreated {
 		t.Fatalf("POST /clients = %d %v", status, created)
 	}
@@ -274,11 +274,11 @@ func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 	}
 
 	status, out := api.AdminDo(http.MethodPatch, path,
-		obj{"name": "  Renamed \t", "defaultTemplate": "acme"})
-	if status != http.StatusOK || out["name"] != "Renamed" || out["defaultTemplate"] != "acme" {
+		obj{"name": "  Renamed \t", "defaultTemplate": "demotemplate"})
+	if status != http.StatusOK || out["name"] != "Renamed" || out["defaultTemplate"] != "demotemplate" {
 		t.Fatalf("PATCH name and defaultTemplate = %d %v", status, out)
 	}
-	if !slices.Contains(asList(out["templates"]), any("acme")) {
+	if !slices.Contains(asList(out["templates"]), any("demotemplate")) {
 		t.Errorf("templates = %v, want the default template in them", out["templates"])
 	}
 
@@ -295,6 +295,45 @@ func TestAdmin_UpdateNormalisesAsCreate(t *testing.T) {
 	view, _ = star["client"].(map[string]any)
 	if view == nil || fmtAny(view["defaultTemplate"]) != "" {
 		t.Errorf("a client allowed every built-in template = %v, want no default template", star)
+	}
+}
+
+func TestAdmin_TemplatesMustExist(t *testing.T) {
+	api := apitest.Start(t, nil)
+	status, out := api.AdminDo(http.MethodPost, "/admin/v1/clients",
+		obj{"name": "Mailer", "deviceTypes": []string{"EMAIL"}})
+	view, _ := out["client"].(map[string]any)
+	if status != http.StatusCreated || fmt.Sprintf("%v %v", view["templates"], view["defaultTemplate"]) !=
+		"[demotemplate] demotemplate" {
+		t.Fatalf("a sending client created without templates = %d %v; want the built-in default", status, out)
+	}
+	id, _ := out["clientId"].(string)
+	path := "/admin/v1/clients/" + id
+
+	refused := []struct {
+		method, path string
+		body         obj
+	}{
+		{http.MethodPost, "/admin/v1/clients", obj{"name": "N", "deviceTypes": []string{"EMAIL"},
+			"templates": []string{"nope"}}},
+		{http.MethodPost, "/admin/v1/clients", obj{"name": "N", "deviceTypes": []string{"EMAIL"},
+			"defaultTemplate": "nope"}},
+		{http.MethodPatch, path, obj{"templates": []string{"demotemplate", "nope"}}},
+		{http.MethodPatch, path, obj{"defaultTemplate": "acme"}},
+	}
+	for _, tt := range refused {
+		if status, out := api.AdminDo(tt.method, tt.path, tt.body); status != http.StatusBadRequest ||
+			!strings.Contains(fmtAny(out["message"]), "neither built in nor uploaded") {
+			t.Errorf("%s %s %v = %d %v, want 400 naming the unknown template", tt.method, tt.path, tt.body,
+				status, out)
+		}
+	}
+
+	if status, out := api.AdminDo(http.MethodPut, path+"/templates/acme", obj{"files": acmeFiles}); status != 200 {
+		t.Fatalf("upload = %d %v", status, out)
+	}
+	if status, out := api.AdminDo(http.MethodPatch, path, obj{"defaultTemplate": "acme"}); status != 200 {
+		t.Errorf("default template after its upload = %d %v, want 200", status, out)
 	}
 }
 

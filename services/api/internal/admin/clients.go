@@ -18,6 +18,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
+	"github.com/ciam-mfa/ciam-mfa/templates"
 )
 
 // maxAdminBody bounds admin request bodies (templates are larger).
@@ -368,6 +369,13 @@ func (s *server) createClient(c echo.Context) error {
 		}
 	}
 
+	if spec.Templates == nil && spec.DefaultTemplate == "" && sends(spec.DeviceTypes) {
+		spec.Templates = []string{templates.Default}
+	}
+	if err := s.knownTemplates("", append(spec.Templates, spec.DefaultTemplate)); err != nil {
+		return err
+	}
+
 	var brand store.Client
 	if err := s.applyBranding(&brand, &req); err != nil {
 		return err
@@ -380,6 +388,29 @@ func (s *server) createClient(c echo.Context) error {
 	}
 	setTarget(c, "id="+cl.ID)
 	return c.JSON(http.StatusCreated, createdClient{ClientID: cl.ID, ClientSecret: secret, Client: viewOf(cl)})
+}
+
+// sends reports whether a client of device types dts sends messages,
+// which need a template.
+func sends(dts []store.DeviceType) bool {
+	return slices.Contains(dts, store.DeviceEmail) || slices.Contains(dts, store.DeviceSMS)
+}
+
+// knownTemplates refuses names that are neither built in nor uploaded for
+// clientID ("" before the client exists): a client allowed only such
+// names could send nothing. Names of the wrong shape and "*" are left to
+// the client's own checks.
+func (s *server) knownTemplates(clientID string, names []string) error {
+	for _, n := range names {
+		if n == "*" || !store.ValidTemplateName(n) {
+			continue
+		}
+		if _, err := s.Branding.Version(clientID, n); err != nil {
+			return httpio.BadRequest(fmt.Sprintf("template %q is neither built in nor uploaded for this "+
+				"client; uploading it also allows it", n))
+		}
+	}
+	return nil
 }
 
 func (s *server) listClients(c echo.Context) error {
@@ -426,6 +457,13 @@ func (s *server) updateClient(c echo.Context) error {
 		if dest, err = req.Destinations.toStore(); err != nil {
 			return err
 		}
+	}
+	named := slices.Clone(req.Templates)
+	if req.DefaultTemplate != nil {
+		named = append(named, *req.DefaultTemplate)
+	}
+	if err := s.knownTemplates(c.Param("id"), named); err != nil {
+		return err
 	}
 
 	cl, err := s.Clients.Update(c.Param("id"), func(cl *store.Client) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
+	"github.com/ciam-mfa/ciam-mfa/templates"
 )
 
 // ensureDemoClient gives the dev profile a client allowed everything and
@@ -26,7 +27,7 @@ func (a *App) ensureDemoClient() error {
 
 	c, secret, err := a.clients.Create(clients.Spec{
 		Name: "Demo App", Scopes: clients.AllScopes, DeviceTypes: store.DeviceTypes,
-		Templates: []string{"demotemplate", "*"}, DefaultTemplate: "demotemplate",
+		Templates: []string{templates.Default, "*"}, DefaultTemplate: templates.Default,
 	})
 	if err != nil {
 		return fmt.Errorf("creating demo client: %w", err)
