@@ -580,4 +580,24 @@ func TestAdmin_SegmentCapFitsTheTemplates(t *testing.T) {
 	if status, out := api.AdminDo(http.MethodPatch, path, obj{"smsMaxSegments": 2}); status != 200 {
 		t.Errorf("cap the template fits = %d %v, want 200", status, out)
 	}
+
+	// A locale's text counts as much as the default one's.
+	other, _ := api.CreateClient(nil)
+	otherPath := "/admin/v1/clients/" + other
+	localised := maps.Clone(acmeFiles)
+	localised["pt/sms.txt"] = "{{.Code}} é o seu código. " + strings.Repeat("Não o partilhe. ", 12)
+	if status, out := api.AdminDo(http.MethodPut, otherPath+"/templates/pt", obj{"files": localised}); status != 200 {
+		t.Fatalf("upload = %d %v", status, out)
+	}
+	status, out = api.AdminDo(http.MethodPatch, otherPath, obj{"smsMaxSegments": 1})
+	if status != http.StatusBadRequest || !strings.Contains(fmtAny(out["message"]), "pt/sms.txt") {
+		t.Errorf("cap below a locale's text = %d %v, want 400 naming pt/sms.txt", status, out)
+	}
+
+	// The cap and the templates of a new client are checked together.
+	status, out = api.AdminDo(http.MethodPost, "/admin/v1/clients", obj{"name": "Capped",
+		"deviceTypes": []string{"SMS"}, "templates": []string{"demotemplate"}, "smsMaxSegments": 1})
+	if status != http.StatusCreated {
+		t.Errorf("a cap the built-in template fits = %d %v, want 201", status, out)
+	}
 }

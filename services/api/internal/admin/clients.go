@@ -112,29 +112,19 @@ func (s *server) applyBranding(cl *store.Client, req *clientRequest) error {
 		if *req.SMSMaxSegments < 0 || *req.SMSMaxSegments > 10 {
 			return httpio.BadRequest("smsMaxSegments must be 0 (no cap) to 10")
 		}
-		if err := s.fitSegments(cl, *req.SMSMaxSegments); err != nil {
-			return err
-		}
 		cl.SMSMaxSegments = *req.SMSMaxSegments
 	}
 
 	return nil
 }
 
-// fitSegments refuses a cap on SMS segments (0 for none) that a template
-// the client may use already exceeds with sample data, since the SMS
-// worker would refuse every text of it.
-func (s *server) fitSegments(cl *store.Client, most int) error {
-	if most == 0 {
+// segmentsFit turns a template's refusal of a segment cap into the
+// answer to the client update that set the cap or the templates.
+func segmentsFit(err error) error {
+	if err == nil {
 		return nil
 	}
-	for _, t := range s.Branding.List(cl) {
-		if t.SMS.Segments > most {
-			return httpio.BadRequest(fmt.Sprintf("smsMaxSegments %d is below the %d segments of "+
-				"template %s; shorten its sms.txt first", most, t.SMS.Segments, t.Name))
-		}
-	}
-	return nil
+	return httpio.BadRequest("smsMaxSegments: " + strings.TrimPrefix(err.Error(), "branding: invalid: "))
 }
 
 func checkBrand(b events.Brand) error {
@@ -376,8 +366,11 @@ func (s *server) createClient(c echo.Context) error {
 		return err
 	}
 
-	var brand store.Client
+	brand := store.Client{Templates: spec.Templates}
 	if err := s.applyBranding(&brand, &req); err != nil {
+		return err
+	}
+	if err := segmentsFit(s.Branding.CheckSegments(&brand, brand.SMSMaxSegments)); err != nil {
 		return err
 	}
 	spec.EmailSender, spec.SMSSender, spec.Brand, spec.SMSMaxSegments =
@@ -496,6 +489,9 @@ func (s *server) updateClient(c echo.Context) error {
 		}
 		if req.Policy != nil {
 			cl.Policy = req.Policy.toStore()
+		}
+		if req.SMSMaxSegments != nil || req.Templates != nil {
+			return segmentsFit(s.Branding.CheckSegments(cl, cl.SMSMaxSegments))
 		}
 		return nil
 	})

@@ -186,6 +186,35 @@ func checkSegments(t *render.Template, max int) error {
 	return nil
 }
 
+// CheckSegments refuses a cap of most SMS segments (0 for none) that the
+// SMS of a template c may use takes more of, in any of its locales, with
+// ErrInvalid naming the template and the file.
+func (s *Service) CheckSegments(c *store.Client, most int) error {
+	var usable []*render.Template
+	seen := map[string]bool{}
+	s.mu.RLock()
+	for k, t := range s.templates {
+		if strings.HasPrefix(k, c.ID+"\x00") {
+			usable = append(usable, t)
+			seen[t.Name()] = true
+		}
+	}
+	s.mu.RUnlock()
+	for _, name := range s.builtin.Names() {
+		if t, err := s.builtin.Get(name); err == nil && !seen[name] && c.AllowsTemplate(name) {
+			usable = append(usable, t)
+		}
+	}
+
+	for _, t := range usable {
+		if err := checkSegments(t, most); err != nil {
+			return fmt.Errorf("%w: template %s: %s", ErrInvalid, t.Name(),
+				strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
+		}
+	}
+	return nil
+}
+
 func (s *Service) info(t *render.Template, builtin bool, updated time.Time) Info {
 	sms, _ := smsInfo(t, "")
 	in := Info{Name: t.Name(), Revision: t.Version(), Locales: t.Locales(), BuiltIn: builtin, SMS: sms}
