@@ -407,8 +407,8 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 // Email renders the email for locale. It fails with ErrHeaderValue when the
-// subject would hold a control character, or with a template execution
-// error.
+// subject would hold a control character, ErrTooLong when a part would
+// exceed MaxOutput, or with a template execution error.
 func (t *Template) Email(locale string, d Data) (Email, error) {
 	if d.Locale == "" {
 		d.Locale = locale
@@ -433,6 +433,8 @@ func (t *Template) Email(locale string, d Data) (Email, error) {
 }
 
 // SMS renders the text message for locale, trimmed of surrounding space.
+// It fails with ErrTooLong when the text would exceed MaxOutput, or with a
+// template execution error.
 func (t *Template) SMS(locale string, d Data) (string, error) {
 	if d.Locale == "" {
 		d.Locale = locale

@@ -25,8 +25,9 @@ type Publisher struct {
 	js jetstream.JetStream
 }
 
-// maxPending bounds the publishes waiting for their acks; more wait for
-// room before they are sent.
+// maxPending bounds the publishes waiting for their acks; one more waits
+// briefly for room (the library's stall wait) and then fails, which the
+// caller answers as unavailable.
 const maxPending = 8192
 
 // NewPublisher returns a publisher on nc that waits up to timeout for each

@@ -120,13 +120,13 @@ func ValidIssuer(s string) bool {
 
 // issuerOf makes a client's name an issuer: a ':' would end the issuer in
 // the otpauth label, so it becomes a space, and the name is cut to
-// maxIssuer characters.
+// maxIssuer characters and trimmed of spaces.
 func issuerOf(name string) string {
 	name = strings.ReplaceAll(name, ":", " ")
 	if r := []rune(name); len(r) > maxIssuer {
-		name = strings.TrimSpace(string(r[:maxIssuer]))
+		name = string(r[:maxIssuer])
 	}
-	return name
+	return strings.TrimSpace(name)
 }
 
 // Enroll starts a pending enrollment for userName with the client's

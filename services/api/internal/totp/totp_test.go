@@ -175,6 +175,7 @@ func TestIssuerOf_ClientName(t *testing.T) {
 		{"Evil:Bank", "Evil Bank"},
 		{strings.Repeat("é", 70), strings.Repeat("é", 64)},
 		{strings.Repeat("a", 63) + " b", strings.Repeat("a", 63)},
+		{"Acme:", "Acme"},
 	}
 	for _, tt := range tests {
 		if got := issuerOf(tt.name); got != tt.want {
