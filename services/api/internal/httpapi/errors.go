@@ -80,7 +80,8 @@ var errorTable = []struct {
 	{destination.ErrCountry, publicError{http.StatusBadRequest, CodeInvalidPhone,
 		"phoneNumber is in a country this client may not send to"}},
 	{destination.ErrInvalidPhone, publicError{http.StatusBadRequest, CodeInvalidPhone,
-		"phoneNumber must be a valid number in international format"}},
+		"phoneNumber must be a valid number of digits, spaces and dashes, with its +country code " +
+			"unless the client has a default region"}},
 	{errUnauthorized, publicError{http.StatusUnauthorized, CodeUnauthorized, "missing or invalid bearer token"}},
 	{oauth.ErrInvalidToken, publicError{http.StatusUnauthorized, CodeUnauthorized, "missing or invalid bearer token"}},
 	{oauth.ErrClientDisabled, publicError{http.StatusUnauthorized, CodeUnauthorized,
