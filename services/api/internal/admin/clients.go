@@ -124,7 +124,8 @@ func segmentsFit(err error) error {
 	if err == nil {
 		return nil
 	}
-	return httpio.BadRequest("smsMaxSegments: " + strings.TrimPrefix(err.Error(), "branding: invalid: "))
+	msg := strings.TrimPrefix(err.Error(), branding.ErrInvalid.Error()+": ")
+	return httpio.BadRequest("smsMaxSegments: " + msg)
 }
 
 func checkBrand(b events.Brand) error {
@@ -227,7 +228,8 @@ func (t *totpJSON) toStore() (store.TOTPPolicy, error) {
 		return store.TOTPPolicy{}, httpio.BadRequest("totp: " + err.Error())
 	}
 	if !totp.ValidIssuer(t.Issuer) {
-		return store.TOTPPolicy{}, httpio.BadRequest("totp.issuer must be at most 64 printable characters without ':'")
+		return store.TOTPPolicy{}, httpio.BadRequest(
+			"totp.issuer must be at most 64 printable characters without ':'")
 	}
 	return store.TOTPPolicy{Algorithm: strings.ToUpper(t.Algorithm), Digits: t.Digits, Period: t.Period,
 		Issuer: t.Issuer}, nil
@@ -399,8 +401,9 @@ func (s *server) knownTemplates(clientID string, names []string) error {
 			continue
 		}
 		if _, err := s.Branding.Version(clientID, n); err != nil {
-			return httpio.BadRequest(fmt.Sprintf("template %q is neither built in nor uploaded for this "+
-				"client; uploading it also allows it", n))
+			return httpio.BadRequest(fmt.Sprintf(
+				"template %q is neither built in nor uploaded for this client; uploading it also allows it",
+				n))
 		}
 	}
 	return nil
