@@ -15,7 +15,6 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/clients"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
-	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
 
@@ -149,9 +148,8 @@ func (s *server) eraseUser(c echo.Context) error {
 	}
 	// Not the user name: the log must not keep what the erasure removes.
 	setTarget(c, "clientId="+req.ClientID)
-	user := otp.CanonicalUserName(req.UserName)
-	erased, err := s.Store.EraseUser(req.ClientID, user, func(dests []string) []string {
-		return limits.KeysOf(req.ClientID, user, dests)
+	erased, err := s.Store.EraseUser(req.ClientID, req.UserName, func(dests []string) []string {
+		return limits.KeysOf(req.ClientID, req.UserName, dests)
 	})
 	if err != nil {
 		return fmt.Errorf("%w: erasing user: %w", errUnavailable, err)

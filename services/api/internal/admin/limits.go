@@ -11,7 +11,6 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/destination"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/limits"
-	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 )
 
 type clearRequest struct {
@@ -59,8 +58,7 @@ func (s *server) clearLimits(c echo.Context) error {
 	// The log names the client and what was cleared, not whose.
 	setTarget(c, "clientId="+cl.ID, "user="+strconv.FormatBool(req.UserName != ""),
 		"destinations="+strconv.Itoa(len(dests)))
-	user := otp.CanonicalUserName(req.UserName)
-	cleared, err := s.Store.DeleteCounters(limits.KeysOf(cl.ID, user, dests))
+	cleared, err := s.Store.DeleteCounters(limits.KeysOf(cl.ID, req.UserName, dests))
 	if err != nil {
 		return fmt.Errorf("%w: clearing counters: %w", errUnavailable, err)
 	}

@@ -327,35 +327,6 @@ func TestAPI_RefusalsSayWhy(t *testing.T) {
 	}
 }
 
-// TestAPI_UserNameIsNormalised sends one name composed and decomposed:
-// they are one user for the rate limits and for enrollments.
-func TestAPI_UserNameIsNormalised(t *testing.T) {
-	api := apitest.Start(t, nil)
-	const composed, decomposed = "jos\u00e9", "jose\u0301"
-	id, secret := api.CreateClient(map[string]any{"limits": map[string]any{
-		"user": map[string]any{"max": 1, "windowSeconds": 60}}})
-	tok := api.Token(id, secret, "")
-	authID := create(t, api, tok, emailBody(composed, "one@example.com"))
-	r := api.Do(http.MethodPost, "/v1/otp", tok, emailBody(decomposed, "two@example.com"))
-	if r.Status != http.StatusTooManyRequests {
-		t.Errorf("the same name decomposed = %d %s; want 429 from the one user limit", r.Status, r.Body)
-	}
-	if got := api.Do(http.MethodGet, "/v1/otp/"+authID, tok, nil); got.JSON["userName"] != composed {
-		t.Errorf("stored userName = %q, want the composed form", got.JSON["userName"])
-	}
-
-	first := enroll(t, api, tok, decomposed)
-	act := api.Do(http.MethodPost, "/v1/totp/enrollments/"+first.ID+"/activate", tok,
-		map[string]string{"otp": codeAt(t, first.Secret, awayFromStepEdge())})
-	if act.Status != http.StatusOK {
-		t.Fatalf("activate = %d %s", act.Status, act.Body)
-	}
-	again := api.Do(http.MethodPost, "/v1/totp/enrollments", tok, map[string]string{"userName": composed})
-	if again.Status != http.StatusConflict || again.Code() != "ENROLLMENT_EXISTS" {
-		t.Errorf("enrolling the composed name beside the decomposed one = %d %s; want 409", again.Status, again.Body)
-	}
-}
-
 func TestAPI_Routes(t *testing.T) {
 	api := apitest.Start(t, nil)
 	tok := api.Token(api.ClientID, api.Secret, "")

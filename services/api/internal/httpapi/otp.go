@@ -149,9 +149,6 @@ func printable(s string) bool {
 // toRequest checks the fields the service does not: presence, lengths and
 // character sets.
 func (r *otpRequest) toRequest() (otp.Request, error) {
-	// Canonical before it is checked (NFC may change its length) and
-	// before anything else reads it, the idempotency hash too.
-	r.UserName = otp.CanonicalUserName(r.UserName)
 	if err := checkUserName(r.UserName); err != nil {
 		return otp.Request{}, err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/httpio"
-	"github.com/ciam-mfa/ciam-mfa/services/api/internal/otp"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/totp"
 )
@@ -57,7 +56,6 @@ func (s *server) enroll(c echo.Context) error {
 	if err := httpio.DecodeStrict(body, &req); err != nil {
 		return err
 	}
-	req.UserName = otp.CanonicalUserName(req.UserName)
 	if err := checkUserName(req.UserName); err != nil {
 		return err
 	}
