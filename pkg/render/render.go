@@ -297,8 +297,8 @@ func (w *rangeWalk) node(n parse.Node, times int64, depth int) {
 }
 
 // rangeLiteral is the number a range pipeline names as a literal, or 0
-// for a field of the data, whose numbers are small (ExpiresInMinutes). It
-// reports false for any other pipeline.
+// for a field of the data (.F or $.F), whose numbers are small
+// (ExpiresInMinutes). It reports false for any other pipeline.
 func rangeLiteral(p *parse.PipeNode) (int64, bool) {
 	if p == nil || len(p.Cmds) != 1 || len(p.Cmds[0].Args) != 1 {
 		return 0, false
@@ -311,6 +311,8 @@ func rangeLiteral(p *parse.PipeNode) (int64, bool) {
 		return 0, arg.IsInt
 	case *parse.FieldNode:
 		return 0, true
+	case *parse.VariableNode: // $.Field is a field of the data too
+		return 0, len(arg.Ident) > 1 && arg.Ident[0] == "$"
 	default:
 		return 0, false
 	}

@@ -126,6 +126,8 @@ func TestParse_Invalid(t *testing.T) {
 			"ranges over 100000000"},
 		{"range over a variable", complete(map[string]string{
 			FileText: "{{$n := 200000000}}{{range $n}}{{end}}"}), "other than a number or a field"},
+		{"range over a variable's field", complete(map[string]string{
+			FileText: "{{$m := 5}}{{range $m}}{{end}}"}), "other than a number or a field"},
 		{"range over a pipeline", complete(map[string]string{
 			FileSMS: "{{range (200000000)}}{{end}}"}), "other than a number or a field"},
 		{"range over a call", complete(map[string]string{

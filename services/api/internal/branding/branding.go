@@ -18,6 +18,7 @@ import (
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
 	"github.com/ciam-mfa/ciam-mfa/pkg/keyring"
+	"github.com/ciam-mfa/ciam-mfa/pkg/logging"
 	"github.com/ciam-mfa/ciam-mfa/pkg/render"
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
@@ -65,7 +66,13 @@ func New(ctx context.Context, st *store.Store, js jetstream.JetStream, data, del
 	for _, ct := range list {
 		t, err := render.Parse(ct.Name, ct.Revision, ct.Files)
 		if err != nil {
-			return nil, fmt.Errorf("stored template %s of %s: %w", ct.Name, ct.ClientID, err)
+			// Stored under older rules: leave it out, so that one client's
+			// template cannot keep the service from starting; requests that
+			// name it are refused until it is uploaded again.
+			log.Error("stored template no longer loads; upload it again",
+				slog.String("template", ct.Name), slog.String(logging.KeyClientID, ct.ClientID),
+				logging.Err(err))
+			continue
 		}
 		s.templates[key(ct.ClientID, ct.Name)] = t
 		if err := s.publishTemplate(ctx, ct); err != nil {
