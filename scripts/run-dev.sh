@@ -40,8 +40,11 @@ wait_for() { # url, what
 }
 
 # A second make run would find the first one's servers answering and
-# report success while its own programs fail to bind.
-for addr in 127.0.0.1:8080 127.0.0.1:8081 127.0.0.1:4222 127.0.0.1:1025 127.0.0.1:8025; do
+# report success while its own programs fail to bind. The addresses are
+# the ones this run will take (an MFA_NATS_URL means no embedded server).
+addrs=("${MFA_HTTP_ADDR:-127.0.0.1:8080}" "${MFA_ADMIN_ADDR:-127.0.0.1:8081}" 127.0.0.1:1025 127.0.0.1:8025)
+[ -n "${MFA_NATS_URL:-}" ] || addrs+=("${MFA_NATS_LISTEN:-127.0.0.1:4222}")
+for addr in "${addrs[@]}"; do
 	if (exec 3<>"/dev/tcp/${addr%:*}/${addr#*:}") 2>/dev/null; then
 		echo "something already listens on $addr: is make run already running?" >&2
 		trap - INT TERM EXIT
@@ -78,4 +81,5 @@ wait -n "${pids[@]}" || status=$?
 # failure to report.
 if [ -z "$stopping" ] && [ "$status" -ne 0 ] && [ "$status" -ne 130 ]; then
 	echo "a process exited with status $status; stopping the rest (see its output above)" >&2
+	exit "$status"
 fi

@@ -310,6 +310,18 @@ func TestAdmin_TemplatesMustExist(t *testing.T) {
 	id, _ := out["clientId"].(string)
 	path := "/admin/v1/clients/" + id
 
+	status, out = api.AdminDo(http.MethodPost, "/admin/v1/clients",
+		obj{"name": "Mailer", "deviceTypes": []string{"SMS"}, "templates": []string{}})
+	if view, _ := out["client"].(map[string]any); status != http.StatusCreated ||
+		fmtAny(view["defaultTemplate"]) != "demotemplate" {
+		t.Errorf("a sending client created with an empty template list = %d %v; want the built-in default",
+			status, out)
+	}
+	if status, out := api.AdminDo(http.MethodPatch, "/admin/v1/clients/mfa_nobody",
+		obj{"templates": []string{"acme"}}); status != http.StatusNotFound {
+		t.Errorf("templates of an unknown client = %d %v, want 404", status, out)
+	}
+
 	refused := []struct {
 		method, path string
 		body         obj

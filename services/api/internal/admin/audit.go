@@ -64,11 +64,12 @@ func label(s string) string {
 }
 
 // printed is s as the audit log keeps a caller's value: as it is when
-// label allows it, else quoted in ASCII with escapes and cut to 64
-// characters, so that no entry can carry a line break or a terminal
-// control sequence.
+// label allows it and it holds no space, '=' or '"', else quoted in ASCII
+// with escapes and cut to 64 characters, so that no entry can carry a
+// line break or a terminal control sequence, or pass one value off as
+// another key=value part.
 func printed(s string) string {
-	if label(s) == s {
+	if label(s) == s && !strings.ContainsAny(s, ` ="`) {
 		return s
 	}
 	return fmt.Sprintf("%+.64q", s)
@@ -78,10 +79,12 @@ func printed(s string) string {
 // request addressed in its body acted on.
 const auditTarget = "admin.auditTarget"
 
-// setTarget names what the request acted on beyond its path parameters.
+// setTarget names what the request acted on beyond its path parameters,
+// as key=value parts.
 func setTarget(c echo.Context, parts ...string) {
 	for i, p := range parts {
-		parts[i] = printed(p)
+		k, v, _ := strings.Cut(p, "=")
+		parts[i] = k + "=" + printed(v)
 	}
 	c.Set(auditTarget, strings.Join(parts, " "))
 }

@@ -361,7 +361,7 @@ func (s *server) createClient(c echo.Context) error {
 		}
 	}
 
-	if spec.Templates == nil && spec.DefaultTemplate == "" && sends(spec.DeviceTypes) {
+	if len(spec.Templates) == 0 && spec.DefaultTemplate == "" && sends(spec.DeviceTypes) {
 		spec.Templates = []string{templates.Default}
 	}
 	if err := s.knownTemplates("", append(spec.Templates, spec.DefaultTemplate)); err != nil {
@@ -457,6 +457,9 @@ func (s *server) updateClient(c echo.Context) error {
 	named := slices.Clone(req.Templates)
 	if req.DefaultTemplate != nil {
 		named = append(named, *req.DefaultTemplate)
+	}
+	if _, ok := s.Clients.Get(c.Param("id")); !ok {
+		return clients.ErrNotFound
 	}
 	if err := s.knownTemplates(c.Param("id"), named); err != nil {
 		return err

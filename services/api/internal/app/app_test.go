@@ -327,6 +327,18 @@ func TestAPI_RefusalsSayWhy(t *testing.T) {
 	}
 }
 
+func TestAPI_WellFormedLocales(t *testing.T) {
+	api := apitest.Start(t, nil)
+	tok := api.Token(api.ClientID, api.Secret, "")
+	for _, locale := range []string{"pt-BR", "xx", "en-Latn-US", "zh-Hant"} {
+		body := map[string]any{"userName": "a", "deviceType": "EMAIL", "email": "a@example.com",
+			"locale": locale}
+		if r := api.Do(http.MethodPost, "/v1/otp", tok, body); r.Status != http.StatusCreated {
+			t.Errorf("locale %q = %d %s, want 201", locale, r.Status, r.Body)
+		}
+	}
+}
+
 func TestAPI_Routes(t *testing.T) {
 	api := apitest.Start(t, nil)
 	tok := api.Token(api.ClientID, api.Secret, "")

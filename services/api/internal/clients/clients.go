@@ -149,7 +149,8 @@ func (r *Registry) Authenticate(id, secret string) (*store.Client, error) {
 }
 
 // Create validates spec and stores a new client with a new secret, which
-// is returned once and never again. It fails with ErrInvalidSpec.
+// is returned once and never again. It fails with ErrInvalidSpec or
+// ErrUnavailable.
 func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 	if err := validate(&spec); err != nil {
 		return nil, "", err
@@ -179,8 +180,8 @@ func (r *Registry) Create(spec Spec) (*store.Client, string, error) {
 // templates, the default template normalised as Create does. The settings
 // that Create checks are checked only when fn changed one of them, so that
 // a client stored under older rules can still be disabled, enabled or
-// given a new secret. It fails with ErrNotFound, ErrInvalidSpec, or fn's
-// error.
+// given a new secret. It fails with ErrNotFound, ErrInvalidSpec,
+// ErrUnavailable, or fn's error.
 func (r *Registry) Update(id string, fn func(c *store.Client) error) (*store.Client, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -235,7 +236,7 @@ func (r *Registry) Hold(id string, fn func(c *store.Client) error) error {
 
 // RotateSecret gives the client a new secret, returned once; the previous
 // ones keep working for grace (zero ends them at once). It fails with
-// ErrNotFound.
+// ErrNotFound or ErrUnavailable.
 func (r *Registry) RotateSecret(id string, grace time.Duration) (string, error) {
 	secret := NewSecret()
 	_, err := r.Update(id, func(c *store.Client) error {

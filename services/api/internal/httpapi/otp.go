@@ -263,9 +263,11 @@ func isLocale(s string) bool {
 		return false
 	}
 	// The characters are right; the subtags must also be in BCP 47's order
-	// and shapes, with known values.
+	// and shapes. A well-formed tag with a subtag the registry lacks is
+	// taken: its template falls back to the default locale.
 	_, err := language.Parse(s)
-	return err == nil
+	var unknown language.ValueError
+	return err == nil || errors.As(err, &unknown)
 }
 
 type validateRequest struct {

@@ -118,11 +118,18 @@ func ValidIssuer(s string) bool {
 		!strings.ContainsFunc(s, func(r rune) bool { return r == ':' || !unicode.IsPrint(r) })
 }
 
-// issuerOf makes a client's name an issuer: a ':' would end the issuer in
-// the otpauth label, so it becomes a space, and the name is cut to
-// maxIssuer characters and trimmed of spaces.
+// issuerOf makes a client's name an issuer that ValidIssuer accepts: a
+// ':' would end the issuer in the otpauth label, so it becomes a space,
+// characters that are not printable (such as zero-width ones) are dropped,
+// and the name is cut to maxIssuer characters and trimmed of spaces.
 func issuerOf(name string) string {
 	name = strings.ReplaceAll(name, ":", " ")
+	name = strings.Map(func(r rune) rune {
+		if !unicode.IsPrint(r) {
+			return -1
+		}
+		return r
+	}, name)
 	if r := []rune(name); len(r) > maxIssuer {
 		name = string(r[:maxIssuer])
 	}

@@ -176,10 +176,15 @@ func TestIssuerOf_ClientName(t *testing.T) {
 		{strings.Repeat("é", 70), strings.Repeat("é", 64)},
 		{strings.Repeat("a", 63) + " b", strings.Repeat("a", 63)},
 		{"Acme:", "Acme"},
+		{"Ac\u200bme", "Acme"},
 	}
 	for _, tt := range tests {
-		if got := issuerOf(tt.name); got != tt.want {
+		got := issuerOf(tt.name)
+		if got != tt.want {
 			t.Errorf("issuerOf(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+		if !ValidIssuer(got) {
+			t.Errorf("issuerOf(%q) = %q, which ValidIssuer refuses", tt.name, got)
 		}
 	}
 }
