@@ -193,27 +193,32 @@ func checkSegments(t *render.Template, max int) error {
 	return nil
 }
 
-// CheckSegments refuses a cap of most SMS segments (0 for none) that the
-// SMS of a template c may use takes more of, in any of its locales, with
-// ErrInvalid naming the template and the file.
-func (s *Service) CheckSegments(c *store.Client, most int) error {
-	var usable []*render.Template
+// usable returns the templates c may use: its uploads, and the built-in
+// ones it is allowed that no upload of the same name replaces.
+func (s *Service) usable(c *store.Client) (uploads, builtins []*render.Template) {
 	seen := map[string]bool{}
 	s.mu.RLock()
 	for k, t := range s.templates {
 		if strings.HasPrefix(k, c.ID+"\x00") {
-			usable = append(usable, t)
+			uploads = append(uploads, t)
 			seen[t.Name()] = true
 		}
 	}
 	s.mu.RUnlock()
 	for _, name := range s.builtin.Names() {
 		if t, err := s.builtin.Get(name); err == nil && !seen[name] && c.AllowsTemplate(name) {
-			usable = append(usable, t)
+			builtins = append(builtins, t)
 		}
 	}
+	return uploads, builtins
+}
 
-	for _, t := range usable {
+// CheckSegments refuses a cap of most SMS segments (0 for none) that the
+// SMS of a template c may use takes more of, in any of its locales, with
+// ErrInvalid naming the template and the file.
+func (s *Service) CheckSegments(c *store.Client, most int) error {
+	uploads, builtins := s.usable(c)
+	for _, t := range append(uploads, builtins...) {
 		if err := checkSegments(t, most); err != nil {
 			return fmt.Errorf("%w: template %s: %s", ErrInvalid, t.Name(),
 				strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "))
@@ -250,20 +255,12 @@ func (s *Service) publishTemplate(ctx context.Context, ct *store.ClientTemplate)
 // built-in ones it is allowed.
 func (s *Service) List(c *store.Client) []Info {
 	var out []Info
-	seen := map[string]bool{}
-	s.mu.RLock()
-	for k, t := range s.templates {
-		if strings.HasPrefix(k, c.ID+"\x00") {
-			out = append(out, s.info(t, false, time.Time{}))
-			seen[t.Name()] = true
-		}
+	uploads, builtins := s.usable(c)
+	for _, t := range uploads {
+		out = append(out, s.info(t, false, time.Time{}))
 	}
-
-	s.mu.RUnlock()
-	for _, name := range s.builtin.Names() {
-		if t, err := s.builtin.Get(name); err == nil && !seen[name] && c.AllowsTemplate(name) {
-			out = append(out, s.info(t, true, time.Time{}))
-		}
+	for _, t := range builtins {
+		out = append(out, s.info(t, true, time.Time{}))
 	}
 
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
