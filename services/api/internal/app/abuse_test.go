@@ -70,8 +70,12 @@ func TestAbuse_HardStopUntilCleared(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		validate(api, tok, authID, wrongFor(code))
 	}
+	sent := api.StreamMessages()
 	if r := api.Do(http.MethodPost, "/v1/otp", tok, body); r.Status != 429 {
 		t.Fatalf("after the hard stop a request = %d, want 429", r.Status)
+	}
+	if n := api.StreamMessages(); n != sent {
+		t.Errorf("the refused request published %d deliveries, want none", n-sent)
 	}
 	status, out := api.AdminDo(http.MethodPost, "/admin/v1/limits/clear", map[string]string{
 		"clientId": id, "userName": "jdoe", "email": "JDoe@example.com"})

@@ -101,7 +101,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (_ *App, err 
 
 func (a *App) openStore() error {
 	st, err := store.Open(a.cfg.StorePath(), store.Options{
-		MaxBatchDelay: a.cfg.BatchDelay, MaxBatchSize: a.cfg.BatchSize,
+		MaxBatchSize: a.cfg.BatchSize,
 		OnFlushError: func(err error) {
 			a.log.Warn("writing rate counters failed; retrying at the next flush", logging.Err(err))
 		},

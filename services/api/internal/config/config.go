@@ -94,10 +94,9 @@ type Config struct {
 	// SweepInterval is how often old challenges are deleted
 	// (MFA_SWEEP_INTERVAL); default 1m.
 	SweepInterval time.Duration
-	// BatchDelay and BatchSize tune shared bbolt commits
-	// (MFA_BATCH_DELAY, MFA_BATCH_SIZE); default 2ms and 1000.
-	BatchDelay time.Duration
-	BatchSize  int
+	// BatchSize is the most writes one shared bbolt commit takes
+	// (MFA_BATCH_SIZE); default 1000.
+	BatchSize int
 	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed
 	// (MFA_TRUSTED_PROXIES); default none.
 	TrustedProxies []*net.IPNet
@@ -179,7 +178,6 @@ func Load(l *envconf.Loader) (Config, error) {
 	c.ChallengeRetention = l.Duration("MFA_CHALLENGE_RETENTION", 24*time.Hour)
 	c.AuditRetention = l.Duration("MFA_AUDIT_RETENTION", 0)
 	c.SweepInterval = l.Duration("MFA_SWEEP_INTERVAL", time.Minute)
-	c.BatchDelay = l.Duration("MFA_BATCH_DELAY", 2*time.Millisecond)
 	c.BatchSize = l.Int("MFA_BATCH_SIZE", 1000)
 	c.TrustedProxies = l.CIDRs("MFA_TRUSTED_PROXIES")
 	c.DemoClient = l.Bool("MFA_DEMO_CLIENT", c.Dev)

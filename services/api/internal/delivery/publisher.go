@@ -51,22 +51,39 @@ func NewPublisher(nc *nats.Conn, timeout time.Duration) (*Publisher, error) {
 // abandon a publish half done, as the event may already be stored. It
 // fails with ErrTimeout or JetStream's error.
 func (p *Publisher) Publish(_ context.Context, d *events.Delivery) error {
+	wait, err := p.Start(d)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// Start sends d as Publish does but returns without waiting for the ack,
+// so that the caller can do other work meanwhile; wait then returns once
+// the stream has acknowledged the event, with Publish's errors. Start
+// fails when d cannot be encoded or the connection refuses the message.
+func (p *Publisher) Start(d *events.Delivery) (wait func() error, err error) {
 	data, err := d.Marshal()
 	if err != nil {
-		return fmt.Errorf("encoding delivery: %w", err)
+		return nil, fmt.Errorf("encoding delivery: %w", err)
 	}
-	return p.publish(d.Channel.DeliverySubject(), d.MsgID(), data, nil)
+	return p.start(d.Channel.DeliverySubject(), d.MsgID(), data, nil)
 }
 
 // PublishRaw publishes data on subject with msgID and extra headers, and
 // waits for the ack as Publish does; replays of dead letters use it.
 func (p *Publisher) PublishRaw(_ context.Context, subject, msgID string, data []byte,
 	hdr nats.Header) error {
-	return p.publish(subject, msgID, data, hdr)
+	wait, err := p.start(subject, msgID, data, hdr)
+	if err != nil {
+		return err
+	}
+	return wait()
 }
 
-// publish sends the message and waits for its ack or the publish timeout.
-func (p *Publisher) publish(subject, msgID string, data []byte, hdr nats.Header) error {
+// start sends the message and returns a wait for its ack or the publish
+// timeout.
+func (p *Publisher) start(subject, msgID string, data []byte, hdr nats.Header) (func() error, error) {
 	h := make(nats.Header, len(hdr)+3)
 	for k, v := range hdr {
 		h[k] = v
@@ -76,15 +93,17 @@ func (p *Publisher) publish(subject, msgID string, data []byte, hdr nats.Header)
 	h[jetstream.ExpectedStreamHeader] = []string{events.StreamDelivery}
 	fut, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: data})
 	if err != nil {
-		return fmt.Errorf("publishing %s: %w", subject, err)
+		return nil, fmt.Errorf("publishing %s: %w", subject, err)
 	}
-	select {
-	case <-fut.Ok():
-		return nil
-	case err := <-fut.Err():
-		if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
-			return ErrTimeout
+	return func() error {
+		select {
+		case <-fut.Ok():
+			return nil
+		case err := <-fut.Err():
+			if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+				return ErrTimeout
+			}
+			return fmt.Errorf("publishing %s: %w", subject, err)
 		}
-		return fmt.Errorf("publishing %s: %w", subject, err)
-	}
+	}, nil
 }

@@ -135,3 +135,38 @@ func TestNewPublisher_NeedsATimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestStart_ManyInFlightEachWaitsForItsAck(t *testing.T) {
+	_, js, p := connect(t, 2*time.Second)
+	ctx := context.Background()
+	if err := events.EnsureStreams(ctx, js, events.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	waits := make([]func() error, n)
+	for i := range waits {
+		d := delivery()
+		d.Generation = i + 1
+		var err error
+		if waits[i], err = p.Start(d); err != nil {
+			t.Fatalf("Start %d: %v", i, err)
+		}
+	}
+	for i, wait := range waits {
+		if err := wait(); err != nil {
+			t.Fatalf("wait %d: %v", i, err)
+		}
+	}
+
+	stream, err := js.Stream(ctx, events.StreamDelivery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != n {
+		t.Errorf("stream holds %d messages after %d acknowledged starts, want %d", info.State.Msgs, n, n)
+	}
+}

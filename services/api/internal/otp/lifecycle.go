@@ -66,11 +66,18 @@ func (s *Service) insert(c *store.Challenge, r Request, guard store.Guard) (*sto
 		return prev, nil
 	case errors.Is(err, store.ErrIdempotencyConflict):
 		return nil, ErrIdempotencyReused
-	case errors.Is(err, limits.ErrLimited):
-		return nil, err
 	default:
-		return nil, fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
+		return nil, storeErr(err)
 	}
+}
+
+// storeErr is the answer to a failed write of a new challenge: a failure
+// budget's refusal as it is, anything else as ErrUnavailable.
+func storeErr(err error) error {
+	if errors.Is(err, limits.ErrLimited) {
+		return err
+	}
+	return fmt.Errorf("%w: storing challenge: %w", ErrUnavailable, err)
 }
 
 // Resend replaces the challenge's code with a new one and sends it; the old

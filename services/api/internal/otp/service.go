@@ -18,10 +18,11 @@ import (
 	"github.com/ciam-mfa/ciam-mfa/services/api/internal/store"
 )
 
-// Publisher puts a delivery event into JetStream and returns once it is
-// acknowledged.
+// Publisher puts a delivery event into JetStream. Publish returns once it
+// is acknowledged; Start returns at once, with a wait for the ack.
 type Publisher interface {
 	Publish(ctx context.Context, d *events.Delivery) error
+	Start(d *events.Delivery) (wait func() error, err error)
 }
 
 // TOTPVerifier checks an authenticator code against an enrollment (nil
@@ -145,36 +146,127 @@ func (s *Service) Create(ctx context.Context, client *store.Client, r Request) (
 		s.refused(c, subject, err)
 		return nil, err
 	}
-	guard := func(ctrs store.Counters) error { return pol.CheckBudgets(ctrs, subject, now) }
-	code := ""
-	if c.DeviceType != store.DeviceTOTP {
-		code = NewCode(p.CodeLength)
-		c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
-	}
 
-	prev, err := s.insert(c, r, guard)
-	if err != nil || prev != nil {
-		s.refused(c, subject, err)
-		if rerr := s.refund(charge); rerr != nil {
-			err = errors.Join(err, rerr)
-		}
-		return prev, err
-	}
-
+	cr := &creation{client: client, c: c, r: r, pol: pol, subject: subject, charge: charge}
 	if c.DeviceType == store.DeviceTOTP {
-		return c, nil
+		return s.storeOnly(cr)
 	}
-	if err := s.publish(ctx, client, c, 0, events.Secret{
-		Code: code, Destination: dest.address, UserName: c.UserName,
-	}); err != nil {
+	code := NewCode(p.CodeLength)
+	c.HashKeyID, c.CodeHash = codeHash(s.hasher, c.ID, c.Generation, code)
+	secret := events.Secret{Code: code, Destination: dest.address, UserName: c.UserName}
+	if r.IdempotencyKey != "" {
+		return s.storeThenPublish(ctx, cr, secret)
+	}
+	return s.publishWhileStoring(cr, secret)
+}
+
+// creation is a request being created once its challenge is built and
+// its rates are charged.
+type creation struct {
+	client  *store.Client
+	c       *store.Challenge
+	r       Request
+	pol     limits.Policy
+	subject limits.Subject
+	charge  limits.Charge
+}
+
+// guard checks the failure budgets in the write that stores the challenge.
+func (cr *creation) guard(ctrs store.Counters) error {
+	return cr.pol.CheckBudgets(ctrs, cr.subject, cr.c.CreatedAt)
+}
+
+// storeOnly stores a challenge that sends nothing: a TOTP one.
+func (s *Service) storeOnly(cr *creation) (*store.Challenge, error) {
+	prev, err := s.insert(cr.c, cr.r, cr.guard)
+	if err != nil || prev != nil {
+		return prev, s.undoCharge(cr, err)
+	}
+	s.metrics.Request(cr.c.DeviceType.String(), "created")
+	return cr.c, nil
+}
+
+// storeThenPublish stores the challenge and only then publishes its
+// delivery, for a request with an Idempotency-Key: whether it repeats an
+// earlier one, and so must send nothing, is known only once its key is
+// stored.
+func (s *Service) storeThenPublish(ctx context.Context, cr *creation, secret events.Secret) (*store.Challenge, error) {
+	prev, err := s.insert(cr.c, cr.r, cr.guard)
+	if err != nil || prev != nil {
+		return prev, s.undoCharge(cr, err)
+	}
+	if err := s.publish(ctx, cr.client, cr.c, 0, secret); err != nil {
 		// The charge stays: after a timeout the event may be stored and
 		// sent all the same.
+		s.metrics.Request(cr.c.DeviceType.String(), "unavailable")
+		return nil, errors.Join(err, s.store.DeleteChallenge(cr.c.ID))
+	}
+	s.metrics.Request(cr.c.DeviceType.String(), "created")
+	return cr.c, nil
+}
+
+// errNotCommitted is why a delivery was not published: the store gave up
+// on the write before its commit began.
+var errNotCommitted = errors.New("the challenge's write never reached a commit")
+
+// publishWhileStoring publishes the delivery as the commit that stores the
+// challenge begins, and answers once both are durable, so that a request
+// waits for the longer of the two instead of their sum. The publishes of
+// one commit leave together, so the NATS connection sends them in few
+// writes. The failure budgets are checked before, and again in the write,
+// which decides.
+//
+// A code is sent for nothing only when the commit fails or a budget runs
+// out in between. Such a code matches no stored challenge, so it can
+// never validate, and the request is refused all the same; its charge
+// stays, as a message is on its way.
+func (s *Service) publishWhileStoring(cr *creation, secret events.Secret) (*store.Challenge, error) {
+	c := cr.c
+	if err := cr.pol.CheckBudgets(storedCounters{s.store}, cr.subject, c.CreatedAt); err != nil {
+		return nil, s.undoCharge(cr, err)
+	}
+	d, err := s.deliveryOf(cr.client, c, 0, secret)
+	if err != nil {
+		return nil, s.undoCharge(cr, err)
+	}
+
+	wait, published := func() error { return errNotCommitted }, error(nil)
+	err = s.store.CreateChallengeStarting(c, cr.guard, func() {
+		if next, err := s.pub.Start(d); err == nil {
+			wait = next
+		} else {
+			published = err
+		}
+	})
+	if published == nil {
+		published = wait()
+	}
+	switch {
+	case err != nil && errors.Is(published, errNotCommitted):
+		return nil, s.undoCharge(cr, storeErr(err))
+	case err != nil:
+		s.refused(c, cr.subject, err)
+		if published == nil {
+			s.log.Warn("a code was sent for a challenge that was not stored; it cannot validate",
+				slog.String(logging.KeyClientID, c.ClientID), logging.Err(err))
+		}
+		return nil, storeErr(err)
+	case published != nil:
 		s.metrics.Request(c.DeviceType.String(), "unavailable")
-		return nil, errors.Join(err, s.store.DeleteChallenge(c.ID))
+		return nil, errors.Join(fmt.Errorf("%w: %w", ErrUnavailable, published), s.store.DeleteChallenge(c.ID))
 	}
 	s.metrics.Request(c.DeviceType.String(), "created")
-
 	return c, nil
+}
+
+// undoCharge refunds the charge of a request that stored nothing and sent
+// nothing, and counts a refusal.
+func (s *Service) undoCharge(cr *creation, err error) error {
+	s.refused(cr.c, cr.subject, err)
+	if rerr := s.refund(cr.charge); rerr != nil {
+		err = errors.Join(err, rerr)
+	}
+	return err
 }
 
 // charge counts a request of subject against its rate limits. When one
@@ -330,6 +422,19 @@ func parseTarget(r Request, p store.DestinationPolicy) (target, error) {
 // publish seals the secret into a delivery event and publishes it.
 func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Challenge, replay int,
 	secret events.Secret) error {
+	d, err := s.deliveryOf(client, c, replay, secret)
+	if err != nil {
+		return err
+	}
+	if err := s.pub.Publish(ctx, d); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// deliveryOf builds the delivery event of c with the secret sealed in.
+func (s *Service) deliveryOf(client *store.Client, c *store.Challenge, replay int,
+	secret events.Secret) (*events.Delivery, error) {
 	ch, _ := c.DeviceType.Channel()
 	d := &events.Delivery{
 		AuthID: c.ID, ClientID: c.ClientID, Channel: ch, Generation: c.Generation,
@@ -344,12 +449,9 @@ func (s *Service) publish(ctx context.Context, client *store.Client, c *store.Ch
 	}
 
 	if err := d.Seal(s.delivery, secret); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	if err := s.pub.Publish(ctx, d); err != nil {
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	}
-	return nil
+	return d, nil
 }
 
 // Get returns the challenge authID of client. It fails with ErrNotFound,

@@ -24,7 +24,7 @@ type AuditEntry struct {
 // AppendAudit adds an entry.
 func (s *Store) AppendAudit(e *AuditEntry) error {
 	id := uuid.Must(uuid.NewV7())
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commits.do(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketAudit), id[:], e)
 	})
 }

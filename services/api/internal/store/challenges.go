@@ -32,6 +32,14 @@ func NewChallengeID() string {
 // the batch nothing. It fails with ErrExists when the id is taken, or
 // guard's error.
 func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
+	return s.CreateChallengeStarting(c, guard, nil)
+}
+
+// CreateChallengeStarting is CreateChallenge with starting, when not nil,
+// called just before the commit that stores c begins, so that work it
+// starts (a publish) overlaps the commit; it must not block. It is not
+// called when c never reaches a commit.
+func (s *Store) CreateChallengeStarting(c *Challenge, guard Guard, starting func()) error {
 	key, ok := challengeKey(c.ID)
 	if !ok {
 		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
@@ -42,7 +50,7 @@ func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 	}
 
 	var refused error
-	err = s.db.Batch(func(tx *bolt.Tx) error {
+	err = s.commits.doStarting(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketChallenges)
 		b.FillPercent = appendFill
 		if refused = nil; b.Get(key) != nil {
@@ -55,7 +63,7 @@ func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 			}
 		}
 		return b.Put(key, raw)
-	})
+	}, starting)
 	if err != nil {
 		return err
 	}
@@ -93,7 +101,7 @@ func (s *Store) UpdateChallenge(id string, fn func(c *Challenge) (bool, error)) 
 		return ErrNotFound
 	}
 	missing := false
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.commits.do(func(tx *bolt.Tx) error {
 		err := updateChallengeTx(tx, key, fn)
 		// A missing challenge is an answer, not a failure: returning it
 		// would roll back the whole shared commit.
@@ -150,7 +158,7 @@ func (s *Store) DeleteChallenge(id string) error {
 	if !ok {
 		return nil
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commits.do(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketChallenges).Delete(key)
 	})
 }

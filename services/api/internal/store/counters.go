@@ -126,6 +126,9 @@ func (s *Store) ReadCounter(key string) ([]byte, error) {
 	if v, ok := s.rates.peek(key); ok {
 		return v, nil
 	}
+	if !s.rates.mayHold(key) {
+		return nil, nil
+	}
 	var out []byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		out = bytes.Clone(tx.Bucket(bucketCounters).Get([]byte(key)))

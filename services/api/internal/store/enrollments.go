@@ -107,7 +107,7 @@ func (s *Store) ActivateEnrollment(id string, fn func(e *Enrollment) (write bool
 	if !ok {
 		return ErrNotFound
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.commits.do(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketEnrollments)
 		var e Enrollment
 		if err := getJSON(b, key, &e); err != nil {
@@ -197,7 +197,7 @@ func (s *Store) UpdateChallengeWithEnrollment(id string,
 		return ErrNotFound
 	}
 	missing := false
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.commits.do(func(tx *bolt.Tx) error {
 		cb := tx.Bucket(bucketChallenges)
 		cb.FillPercent = appendFill
 		var c Challenge

@@ -52,7 +52,7 @@ func (s *Store) CreateChallengeOnce(c *Challenge, key string, bodyHash []byte, w
 		return fmt.Errorf("%w: bad challenge id %q", ErrCorrupt, c.ID)
 	}
 	var outcome error
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.commits.do(func(tx *bolt.Tx) error {
 		ib := tx.Bucket(bucketIdempotency)
 		k := idemKey(c.ClientID, key)
 		if outcome = earlier(tx, ib.Get(k), c.CreatedAt, bodyHash, window); outcome != nil {

@@ -32,6 +32,8 @@ const rateFlushChunk = 500
 // concurrent use.
 type Rates struct {
 	db *bolt.DB
+	// write runs a function in a shared write transaction.
+	write func(func(*bolt.Tx) error) error
 	// flushMu serialises flushes with deletions, so that a flush never
 	// writes back a counter that is being deleted.
 	flushMu sync.Mutex
@@ -60,14 +62,15 @@ type rateEntry struct {
 	changed uint64
 }
 
-func newRates(db *bolt.DB, every time.Duration, onError func(error)) (*Rates, error) {
+func newRates(db *bolt.DB, write func(func(*bolt.Tx) error) error, every time.Duration,
+	onError func(error)) (*Rates, error) {
 	if every <= 0 {
 		every = DefaultRateFlush
 	}
 	if onError == nil {
 		onError = func(error) {}
 	}
-	r := &Rates{db: db, m: map[string]*rateEntry{}, onError: onError,
+	r := &Rates{db: db, write: write, m: map[string]*rateEntry{}, onError: onError,
 		stop: make(chan struct{}), done: make(chan struct{})}
 	err := db.View(func(tx *bolt.Tx) error {
 		r.onDisk = scanPresence(tx)
@@ -246,7 +249,7 @@ func (r *Rates) flush() error {
 	var failed error
 	done := 0
 	for chunk := range slices.Chunk(writes, rateFlushChunk) {
-		err := r.db.Batch(func(tx *bolt.Tx) error {
+		err := r.write(func(tx *bolt.Tx) error {
 			b := tx.Bucket(bucketCounters)
 			for _, w := range chunk {
 				if err := b.Put([]byte(w.key), w.val); err != nil {

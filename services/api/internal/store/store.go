@@ -47,11 +47,9 @@ var allBuckets = [][]byte{
 
 // Options tunes the store.
 type Options struct {
-	// MaxBatchSize is the most writes one commit takes; default 1000.
+	// MaxBatchSize is the most writes one shared commit takes; default
+	// 1000.
 	MaxBatchSize int
-	// MaxBatchDelay is how long a write waits for others to share its
-	// commit; default 2ms.
-	MaxBatchDelay time.Duration
 	// NoSync skips fsync on commit; for benchmarks of the ceiling only.
 	NoSync bool
 	// RateFlush is how often changed rate counters are written; default
@@ -64,8 +62,9 @@ type Options struct {
 
 // Store is the bbolt-backed state of mfa-api. It is safe for concurrent use.
 type Store struct {
-	db    *bolt.DB
-	rates *Rates
+	db      *bolt.DB
+	rates   *Rates
+	commits *committer
 }
 
 // Open opens or creates the store file at path (mode 0600, parent created
@@ -88,14 +87,6 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %q: %w", path, err)
 	}
-	db.MaxBatchSize = 1000
-	if o.MaxBatchSize > 0 {
-		db.MaxBatchSize = o.MaxBatchSize
-	}
-	db.MaxBatchDelay = 2 * time.Millisecond
-	if o.MaxBatchDelay > 0 {
-		db.MaxBatchDelay = o.MaxBatchDelay
-	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -108,15 +99,25 @@ func Open(path string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("creating buckets: %w", err), db.Close())
 	}
-	rates, err := newRates(db, o.RateFlush, o.OnFlushError)
+	maxGroup := 1000
+	if o.MaxBatchSize > 0 {
+		maxGroup = o.MaxBatchSize
+	}
+	commits := newCommitter(db, maxGroup)
+	rates, err := newRates(db, commits.do, o.RateFlush, o.OnFlushError)
 	if err != nil {
+		commits.close()
 		return nil, errors.Join(err, db.Close())
 	}
-	return &Store{db: db, rates: rates}, nil
+	return &Store{db: db, rates: rates, commits: commits}, nil
 }
 
 // Close writes the rate counters held in memory and closes the file.
-func (s *Store) Close() error { return errors.Join(s.rates.close(), s.db.Close()) }
+func (s *Store) Close() error {
+	err := s.rates.close()
+	s.commits.close()
+	return errors.Join(err, s.db.Close())
+}
 
 // Path returns the file's path.
 func (s *Store) Path() string { return s.db.Path() }
