@@ -237,7 +237,7 @@ func lifecycleErr(err, outcome error) error {
 // dropped; one without a client (a provider's signed receipt) is matched by
 // its id alone.
 func (s *Service) ApplyStatus(st events.Status) error {
-	err := s.store.UpdateChallenge(st.AuthID, func(c *store.Challenge) (bool, error) {
+	err := s.store.UpdateChallengeUnhurried(st.AuthID, func(c *store.Challenge) (bool, error) {
 		if st.ClientID != "" && c.ClientID != st.ClientID {
 			return false, nil
 		}

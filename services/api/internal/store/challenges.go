@@ -96,12 +96,26 @@ func (s *Store) GetChallenge(id string) (*Challenge, error) {
 // returned. UpdateChallenge fails with ErrNotFound (fn not called) when the
 // challenge does not exist.
 func (s *Store) UpdateChallenge(id string, fn func(c *Challenge) (bool, error)) error {
+	return s.updateChallenge(id, fn, s.commits.do)
+}
+
+// UpdateChallengeUnhurried is UpdateChallenge for a change that no request
+// waits on, such as a delivery status: its write joins the next commit a
+// request starts, waiting a few milliseconds at most, so that a steady
+// stream of such changes does not take a commit each.
+func (s *Store) UpdateChallengeUnhurried(id string, fn func(c *Challenge) (bool, error)) error {
+	return s.updateChallenge(id, fn, s.commits.doUnhurried)
+}
+
+// updateChallenge is UpdateChallenge with the write made by write.
+func (s *Store) updateChallenge(id string, fn func(c *Challenge) (bool, error),
+	write func(func(*bolt.Tx) error) error) error {
 	key, ok := challengeKey(id)
 	if !ok {
 		return ErrNotFound
 	}
 	missing := false
-	err := s.commits.do(func(tx *bolt.Tx) error {
+	err := write(func(tx *bolt.Tx) error {
 		err := updateChallengeTx(tx, key, fn)
 		// A missing challenge is an answer, not a failure: returning it
 		// would roll back the whole shared commit.

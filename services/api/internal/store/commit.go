@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -16,6 +17,8 @@ var errClosed = errors.New("store: closed")
 // one transaction, so a commit's fsyncs are shared by all the writes that
 // arrived while the previous commit ran. Under no load a write commits at
 // once; under load the groups grow with it, and no write waits for a timer.
+// Writes that no request waits on (delivery statuses) do wait, up to
+// unhurriedDelay, to ride along with a commit that a request starts.
 type committer struct {
 	db  *bolt.DB
 	max int
@@ -23,9 +26,17 @@ type committer struct {
 	mu      sync.Mutex
 	pending []write
 	closed  bool
-	wake    chan struct{}
-	done    chan struct{}
+	// unhurried is how long an unhurried write waits for a commit that
+	// another write starts; later is set while one waits.
+	unhurried time.Duration
+	later     *time.Timer
+	wake  chan struct{}
+	done  chan struct{}
 }
+
+// unhurriedDelay is the longest an unhurried write waits for a commit
+// that another write starts before it starts one itself.
+const unhurriedDelay = 5 * time.Millisecond
 
 // write is one caller's function and where its outcome goes.
 type write struct {
@@ -39,7 +50,8 @@ type write struct {
 // newCommitter starts the committing goroutine; max bounds the writes of
 // one commit.
 func newCommitter(db *bolt.DB, max int) *committer {
-	c := &committer{db: db, max: max, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &committer{db: db, max: max, unhurried: unhurriedDelay,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go c.run()
 	return c
 }
@@ -54,19 +66,49 @@ func (c *committer) do(fn func(*bolt.Tx) error) error { return c.doStarting(fn, 
 // that runs fn begins, for work that should overlap the commit; it must
 // not block. It is not called when the write never reaches a commit.
 func (c *committer) doStarting(fn func(*bolt.Tx) error, starting func()) error {
-	out := make(chan error, 1)
+	return c.enqueue(write{fn: fn, out: make(chan error, 1), starting: starting}, false)
+}
+
+// doUnhurried is do for a write that no request waits on: it joins the
+// next commit another write starts, and starts one itself only after
+// unhurriedDelay. At a steady trickle of such writes this takes many
+// fewer commits, each with its two fsyncs, than do would.
+func (c *committer) doUnhurried(fn func(*bolt.Tx) error) error {
+	return c.enqueue(write{fn: fn, out: make(chan error, 1)}, true)
+}
+
+// enqueue adds w to the waiting writes and returns its outcome. An
+// unhurried write wakes the committer only through a timer.
+func (c *committer) enqueue(w write, unhurried bool) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return errClosed
 	}
-	c.pending = append(c.pending, write{fn: fn, out: out, starting: starting})
+	c.pending = append(c.pending, w)
+	switch {
+	case !unhurried:
+		c.signal()
+	case c.later == nil:
+		c.later = time.AfterFunc(c.unhurried, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.later = nil
+			if !c.closed {
+				c.signal()
+			}
+		})
+	}
+	c.mu.Unlock()
+	return <-w.out
+}
+
+// signal wakes the committer; c.mu is held.
+func (c *committer) signal() {
 	select {
 	case c.wake <- struct{}{}:
 	default:
 	}
-	c.mu.Unlock()
-	return <-out
 }
 
 // close commits what is waiting and stops the goroutine; later writes
@@ -84,14 +126,21 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer close(c.done)
 	for range c.wake {
-		for group := c.take(); len(group) > 0; group = c.take() {
-			for _, w := range group {
-				if w.starting != nil {
-					w.starting()
-				}
+		c.drain()
+	}
+	// Unhurried writes may still wait for their timer.
+	c.drain()
+}
+
+// drain commits the waiting writes, in groups of at most max.
+func (c *committer) drain() {
+	for group := c.take(); len(group) > 0; group = c.take() {
+		for _, w := range group {
+			if w.starting != nil {
+				w.starting()
 			}
-			c.commit(group)
 		}
+		c.commit(group)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -145,5 +146,89 @@ func TestCommitter_WritesAfterCloseFail(t *testing.T) {
 	err = s.CreateChallengeStarting(&Challenge{ID: NewChallengeID()}, nil, func() { called = true })
 	if !errors.Is(err, errClosed) || called {
 		t.Errorf("a write after Close = %v with starting called %v; want errClosed, not called", err, called)
+	}
+}
+
+// waitPending waits until n writes wait for a commit.
+func waitPending(t *testing.T, c *committer, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		c.mu.Lock()
+		got := len(c.pending)
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	t.Fatalf("%d writes never came to wait for a commit", n)
+}
+
+func TestCommitter_UnhurriedWritesRideAlong(t *testing.T) {
+	s := openTest(t)
+	s.commits.unhurried = time.Hour // only another write can start their commit
+	const riders = 5
+	var mu sync.Mutex
+	txs := map[int]bool{}
+	recording := func(key string) func(*bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			mu.Lock()
+			txs[tx.ID()] = true
+			mu.Unlock()
+			return putting(key)(tx)
+		}
+	}
+
+	errs := make(chan error, riders)
+	for i := range riders {
+		go func() { errs <- s.commits.doUnhurried(recording(fmt.Sprint("rider", i))) }()
+	}
+	waitPending(t, s.commits, riders)
+	if err := s.commits.do(recording("hurried")); err != nil {
+		t.Fatal(err)
+	}
+	for range riders {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(txs) != 1 {
+		t.Errorf("%d unhurried writes and a hurried one took %d commits; want them in one", riders, len(txs))
+	}
+}
+
+func TestCommitter_UnhurriedWriteAloneCommits(t *testing.T) {
+	s := openTest(t)
+	if err := s.commits.doUnhurried(putting("alone")); err != nil {
+		t.Fatal(err)
+	}
+	if !stored(t, s, "alone")[0] {
+		t.Error("a lone unhurried write was answered but is not stored")
+	}
+}
+
+func TestCommitter_CloseCommitsWaitingUnhurriedWrites(t *testing.T) {
+	s, err := Open(t.TempDir()+"/mfa.db", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.commits.unhurried = time.Hour // only the close can commit it
+	done := make(chan error, 1)
+	go func() { done <- s.commits.doUnhurried(putting("late")) }()
+	waitPending(t, s.commits, 1)
+	s.commits.close()
+	if err := <-done; err != nil {
+		t.Errorf("a waiting unhurried write got %v at close, want it committed", err)
+	}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bucketTest); b == nil || b.Get([]byte("late")) == nil {
+			return errors.New("not stored")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
