@@ -30,8 +30,8 @@ type committer struct {
 	// another write starts; later is set while one waits.
 	unhurried time.Duration
 	later     *time.Timer
-	wake  chan struct{}
-	done  chan struct{}
+	wake      chan struct{}
+	done      chan struct{}
 }
 
 // unhurriedDelay is the longest an unhurried write waits for a commit
