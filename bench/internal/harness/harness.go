@@ -97,7 +97,9 @@ type plan struct {
 	workerWindow time.Duration
 	// minCodes is how many delivered codes the validations wait for, up
 	// to codesWait: enough that every validation round and spare try
-	// lasts through its warm-up and window at the rates seen here.
+	// lasts through its warm-up and window at the rates seen here (each
+	// takes two requests per code, one wrong and one right, at up to
+	// about 20,000 a second).
 	minCodes      int
 	codesWait     time.Duration
 	challenges    int
@@ -118,7 +120,7 @@ func planFor(c Config) plan {
 	}
 
 	return plan{window: 10 * time.Second, warmup: 2 * time.Second, rounds: 3,
-		workerWindow: 10 * time.Second, minCodes: 140_000, codesWait: 2 * time.Minute,
+		workerWindow: 10 * time.Second, minCodes: 280_000, codesWait: 3 * time.Minute,
 		challenges: 1_000_000, sweepInterval: 15 * time.Second, sweep: c.Sweep != SweepOff,
 		lifetime: 10 * time.Minute}
 }

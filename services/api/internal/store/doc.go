@@ -12,8 +12,9 @@
 // to the end of the B+tree and the sweeper deletes from its front, without
 // an index.
 //
-// Writes that many requests make at once go through DB.Batch, which shares
-// one commit (and one fsync) between them. A Batch function may run more
+// Writes that many requests make at once go through the committer
+// (commit.go), which shares one commit (and its fsyncs) between them, as
+// DB.Batch would but without its timer. A write's function may run more
 // than once and is rolled back when it returns an error, so the functions
 // here only report outcomes through values they reset on every run.
 package store
