@@ -51,23 +51,43 @@ func NewPublisher(nc *nats.Conn, timeout time.Duration) (*Publisher, error) {
 // abandon a publish half done, as the event may already be stored. It
 // fails with ErrTimeout or JetStream's error.
 func (p *Publisher) Publish(_ context.Context, d *events.Delivery) error {
-	wait, err := p.Start(d)
+	wait, err := p.startOpts(d)
 	if err != nil {
 		return err
 	}
 	return wait()
 }
 
+// ErrBusy is returned by Start when as many publishes as the publisher
+// allows already wait for their acks.
+var ErrBusy = errors.New("delivery: too many publishes wait for their acks")
+
 // Start sends d as Publish does but returns without waiting for the ack,
 // so that the caller can do other work meanwhile; wait then returns once
 // the stream has acknowledged the event, with Publish's errors. Start
-// fails when d cannot be encoded or the connection refuses the message.
+// never waits for room among the publishes in flight: it fails with
+// ErrBusy instead, as it does when d cannot be encoded or the connection
+// refuses the message.
+//
+// TODO: a connection whose socket stops taking data (a hung server) can
+// still hold Start in a write until the client's write deadline; the
+// health check then reports JetStream down, but Start does not notice
+// sooner.
 func (p *Publisher) Start(d *events.Delivery) (wait func() error, err error) {
+	if p.js.PublishAsyncPending() >= maxPending {
+		return nil, ErrBusy
+	}
+	// Publishes racing this one past the bound wait a millisecond at most.
+	return p.startOpts(d, jetstream.WithStallWait(time.Millisecond))
+}
+
+// startOpts is Start with publish options.
+func (p *Publisher) startOpts(d *events.Delivery, opts ...jetstream.PublishOpt) (func() error, error) {
 	data, err := d.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encoding delivery: %w", err)
 	}
-	return p.start(d.Channel.DeliverySubject(), d.MsgID(), data, nil)
+	return p.start(d.Channel.DeliverySubject(), d.MsgID(), data, nil, opts...)
 }
 
 // PublishRaw publishes data on subject with msgID and extra headers, and
@@ -83,7 +103,8 @@ func (p *Publisher) PublishRaw(_ context.Context, subject, msgID string, data []
 
 // start sends the message and returns a wait for its ack or the publish
 // timeout.
-func (p *Publisher) start(subject, msgID string, data []byte, hdr nats.Header) (func() error, error) {
+func (p *Publisher) start(subject, msgID string, data []byte, hdr nats.Header,
+	opts ...jetstream.PublishOpt) (func() error, error) {
 	h := make(nats.Header, len(hdr)+3)
 	for k, v := range hdr {
 		h[k] = v
@@ -91,7 +112,7 @@ func (p *Publisher) start(subject, msgID string, data []byte, hdr nats.Header) (
 	h[events.HeaderMsgID] = []string{msgID}
 	h[events.HeaderSchema] = []string{"1"}
 	h[jetstream.ExpectedStreamHeader] = []string{events.StreamDelivery}
-	fut, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: data})
+	fut, err := p.js.PublishMsgAsync(&nats.Msg{Subject: subject, Header: h, Data: data}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("publishing %s: %w", subject, err)
 	}

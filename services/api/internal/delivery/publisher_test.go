@@ -170,3 +170,27 @@ func TestStart_ManyInFlightEachWaitsForItsAck(t *testing.T) {
 		t.Errorf("stream holds %d messages after %d acknowledged starts, want %d", info.State.Msgs, n, n)
 	}
 }
+
+func TestStart_RefusesAtOnceWhenAcksPileUp(t *testing.T) {
+	nc, _, p := connect(t, time.Minute)
+	// Something takes every message but never acknowledges it.
+	sub, err := nc.Subscribe("mfa.delivery.>", func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	for i := range maxPending {
+		d := delivery()
+		d.Generation = i + 1
+		if _, err := p.Start(d); err != nil {
+			t.Fatalf("Start %d of %d: %v", i+1, maxPending, err)
+		}
+	}
+	if _, err := p.Start(delivery()); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Start with %d acks outstanding = %v, want ErrBusy at once", maxPending, err)
+	}
+}

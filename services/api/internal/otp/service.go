@@ -223,37 +223,48 @@ var errNotCommitted = errors.New("the challenge's write never reached a commit")
 func (s *Service) publishWhileStoring(cr *creation, secret events.Secret) (*store.Challenge, error) {
 	c := cr.c
 	if err := cr.pol.CheckBudgets(storedCounters{s.store}, cr.subject, c.CreatedAt); err != nil {
-		return nil, s.undoCharge(cr, err)
+		return nil, s.undoCharge(cr, storeErr(err))
 	}
 	d, err := s.deliveryOf(cr.client, c, 0, secret)
 	if err != nil {
 		return nil, s.undoCharge(cr, err)
 	}
 
-	wait, published := func() error { return errNotCommitted }, error(nil)
+	// The publish starts on the store's committing goroutine, so that the
+	// publishes of one commit go out together; Start never waits there.
+	wait, unsent := func() error { return errNotCommitted }, error(nil)
 	err = s.store.CreateChallengeStarting(c, cr.guard, func() {
+		defer func() {
+			if p := recover(); p != nil {
+				unsent = fmt.Errorf("publishing panicked: %v", p)
+			}
+		}()
 		if next, err := s.pub.Start(d); err == nil {
 			wait = next
 		} else {
-			published = err
+			unsent = err
 		}
 	})
-	if published == nil {
+	published := unsent
+	if unsent == nil {
 		published = wait()
 	}
 	switch {
-	case err != nil && errors.Is(published, errNotCommitted):
+	case err != nil && unsent != nil:
+		// Nothing went out: the request is refused as if it never came.
 		return nil, s.undoCharge(cr, storeErr(err))
 	case err != nil:
 		s.refused(c, cr.subject, err)
-		if published == nil {
-			s.log.Warn("a code was sent for a challenge that was not stored; it cannot validate",
-				slog.String(logging.KeyClientID, c.ClientID), logging.Err(err))
-		}
+		s.log.Warn("a code may have been sent for a challenge that was not stored; it cannot validate",
+			slog.String(logging.KeyClientID, c.ClientID), logging.Err(err))
 		return nil, storeErr(err)
 	case published != nil:
 		s.metrics.Request(c.DeviceType.String(), "unavailable")
-		return nil, errors.Join(fmt.Errorf("%w: %w", ErrUnavailable, published), s.store.DeleteChallenge(c.ID))
+		err := errors.Join(fmt.Errorf("%w: %w", ErrUnavailable, published), s.store.DeleteChallenge(c.ID))
+		if unsent != nil {
+			err = s.undoCharge(cr, err)
+		}
+		return nil, err
 	}
 	s.metrics.Request(c.DeviceType.String(), "created")
 	return c, nil

@@ -37,8 +37,9 @@ func (s *Store) CreateChallenge(c *Challenge, guard Guard) error {
 
 // CreateChallengeStarting is CreateChallenge with starting, when not nil,
 // called just before the commit that stores c begins, so that work it
-// starts (a publish) overlaps the commit; it must not block. It is not
-// called when c never reaches a commit.
+// starts (a publish) overlaps the commit; it must neither block nor panic,
+// as every write waits for it. It is not called when c never reaches a
+// commit.
 func (s *Store) CreateChallengeStarting(c *Challenge, guard Guard, starting func()) error {
 	key, ok := challengeKey(c.ID)
 	if !ok {

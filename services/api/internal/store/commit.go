@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -25,6 +26,10 @@ type committer struct {
 
 	mu      sync.Mutex
 	pending []write
+	// hurried counts the pending writes that are not unhurried; due is
+	// set when the unhurried ones have waited long enough.
+	hurried int
+	due     bool
 	closed  bool
 	// unhurried is how long an unhurried write waits for a commit that
 	// another write starts; later is set while one waits.
@@ -44,7 +49,8 @@ type write struct {
 	out chan error
 	// starting, when set, is called once as the commit that takes the
 	// write begins.
-	starting func()
+	starting  func()
+	unhurried bool
 }
 
 // newCommitter starts the committing goroutine; max bounds the writes of
@@ -60,13 +66,24 @@ func newCommitter(db *bolt.DB, max int) *committer {
 // once that transaction is committed, or fn's error. As with bolt's Batch,
 // fn may run more than once, and an error from fn rolls back only its own
 // writes.
-func (c *committer) do(fn func(*bolt.Tx) error) error { return c.doStarting(fn, nil) }
+func (c *committer) do(fn func(*bolt.Tx) error) error {
+	w := write{fn: fn, out: make(chan error, 1)}
+	if err := c.submit(w); err != nil {
+		return err
+	}
+	return <-w.out
+}
 
-// doStarting is do with a function called just before the transaction
-// that runs fn begins, for work that should overlap the commit; it must
-// not block. It is not called when the write never reaches a commit.
+// doStarting is do with starting called just before the transaction that
+// runs fn begins, for work that should overlap the commit. It runs on the
+// committing goroutine, so it must neither block nor panic. It is not
+// called when the write never reaches a commit.
 func (c *committer) doStarting(fn func(*bolt.Tx) error, starting func()) error {
-	return c.enqueue(write{fn: fn, out: make(chan error, 1), starting: starting}, false)
+	w := write{fn: fn, out: make(chan error, 1), starting: starting}
+	if err := c.submit(w); err != nil {
+		return err
+	}
+	return <-w.out
 }
 
 // doUnhurried is do for a write that no request waits on: it joins the
@@ -74,33 +91,37 @@ func (c *committer) doStarting(fn func(*bolt.Tx) error, starting func()) error {
 // unhurriedDelay. At a steady trickle of such writes this takes many
 // fewer commits, each with its two fsyncs, than do would.
 func (c *committer) doUnhurried(fn func(*bolt.Tx) error) error {
-	return c.enqueue(write{fn: fn, out: make(chan error, 1)}, true)
+	w := write{fn: fn, out: make(chan error, 1), unhurried: true}
+	if err := c.submit(w); err != nil {
+		return err
+	}
+	return <-w.out
 }
 
-// enqueue adds w to the waiting writes and returns its outcome. An
-// unhurried write wakes the committer only through a timer.
-func (c *committer) enqueue(w write, unhurried bool) error {
+// submit adds w to the waiting writes. An unhurried write wakes the
+// committer only through a timer.
+func (c *committer) submit(w write) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.closed {
-		c.mu.Unlock()
 		return errClosed
 	}
 	c.pending = append(c.pending, w)
 	switch {
-	case !unhurried:
+	case !w.unhurried:
+		c.hurried++
 		c.signal()
 	case c.later == nil:
 		c.later = time.AfterFunc(c.unhurried, func() {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			c.later = nil
+			c.later, c.due = nil, true
 			if !c.closed {
 				c.signal()
 			}
 		})
 	}
-	c.mu.Unlock()
-	return <-w.out
+	return nil
 }
 
 // signal wakes the committer; c.mu is held.
@@ -126,6 +147,9 @@ func (c *committer) close() {
 func (c *committer) run() {
 	defer close(c.done)
 	for range c.wake {
+		// Let the writers that are ready to run add their writes first,
+		// so that they share this commit even on a single processor.
+		runtime.Gosched()
 		c.drain()
 	}
 	// Unhurried writes may still wait for their timer.
@@ -144,15 +168,25 @@ func (c *committer) drain() {
 	}
 }
 
-// take removes up to max waiting writes.
+// take removes up to max waiting writes. Unhurried writes stay until a
+// hurried one comes to take them along, their wait is over, or the
+// committer is closing.
 func (c *committer) take() []write {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.hurried == 0 && !c.due && !c.closed {
+		return nil
+	}
 	n := min(len(c.pending), c.max)
 	group := c.pending[:n:n]
 	c.pending = c.pending[n:]
+	for _, w := range group {
+		if !w.unhurried {
+			c.hurried--
+		}
+	}
 	if len(c.pending) == 0 {
-		c.pending = nil
+		c.pending, c.due = nil, false
 	}
 	return group
 }

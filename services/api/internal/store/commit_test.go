@@ -114,7 +114,7 @@ func TestCommitter_FailureRollsBackOnlyItsOwnWrites(t *testing.T) {
 	}
 }
 
-func TestCommitter_StartingRunsOnceBeforeTheCommit(t *testing.T) {
+func TestCommitter_StartingRunsOnceBeforeTheWrite(t *testing.T) {
 	s := openTest(t)
 	var started, ran int
 	err := s.commits.doStarting(func(tx *bolt.Tx) error {
@@ -127,8 +127,9 @@ func TestCommitter_StartingRunsOnceBeforeTheCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if started != 1 || ran != 1 {
-		t.Errorf("starting called %d times, the write ran %d times; want 1 and 1", started, ran)
+	if started != 1 || ran != 1 || !stored(t, s, "k")[0] {
+		t.Errorf("starting called %d times, the write ran %d times, stored %v; want 1, 1, true",
+			started, ran, stored(t, s, "k")[0])
 	}
 }
 
