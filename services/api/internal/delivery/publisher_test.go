@@ -28,6 +28,21 @@ func connect(t testing.TB, timeout time.Duration) (*nats.Conn, jetstream.JetStre
 	return nc, js, p
 }
 
+// deliveryStream returns the delivery stream and how many messages it
+// holds.
+func deliveryStream(t *testing.T, js jetstream.JetStream) (jetstream.Stream, uint64) {
+	t.Helper()
+	stream, err := js.Stream(context.Background(), events.StreamDelivery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stream, info.State.Msgs
+}
+
 func delivery() *events.Delivery {
 	return &events.Delivery{AuthID: "0190f3a4-7c1e-7b2a-9c4d-5e6f7a8b9c0d", ClientID: "client-1",
 		Channel: events.ChannelEmail, Generation: 1, Template: "demotemplate", TemplateVersion: 1,
@@ -52,16 +67,9 @@ func TestPublish_StoresTheEventWithItsHeaders(t *testing.T) {
 		t.Fatalf("Publish again: %v", err)
 	}
 
-	stream, err := js.Stream(ctx, events.StreamDelivery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != 1 {
-		t.Fatalf("stream holds %d messages, want 1: the repeat has the same Nats-Msg-Id", info.State.Msgs)
+	stream, msgs := deliveryStream(t, js)
+	if msgs != 1 {
+		t.Fatalf("stream holds %d messages, want 1: the repeat has the same Nats-Msg-Id", msgs)
 	}
 	msg, err := stream.GetMsg(ctx, 1)
 	if err != nil {
@@ -158,16 +166,8 @@ func TestStart_ManyInFlightEachWaitsForItsAck(t *testing.T) {
 		}
 	}
 
-	stream, err := js.Stream(ctx, events.StreamDelivery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if info.State.Msgs != n {
-		t.Errorf("stream holds %d messages after %d acknowledged starts, want %d", info.State.Msgs, n, n)
+	if _, msgs := deliveryStream(t, js); msgs != n {
+		t.Errorf("stream holds %d messages after %d acknowledged starts, want %d", msgs, n, n)
 	}
 }
 
