@@ -28,6 +28,20 @@ func connect(t testing.TB, timeout time.Duration) (*nats.Conn, jetstream.JetStre
 	return nc, js, p
 }
 
+// neverAck subscribes to the delivery subjects without a stream, so that
+// something takes every message but never acknowledges it.
+func neverAck(t *testing.T, nc *nats.Conn) {
+	t.Helper()
+	sub, err := nc.Subscribe("mfa.delivery.>", func(*nats.Msg) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // deliveryStream returns the delivery stream and how many messages it
 // holds.
 func deliveryStream(t *testing.T, js jetstream.JetStream) (jetstream.Stream, uint64) {
@@ -109,15 +123,7 @@ const streamNotMatch jetstream.ErrorCode = 10060
 
 func TestPublish_TimesOutWithoutAnAck(t *testing.T) {
 	nc, _, p := connect(t, 200*time.Millisecond)
-	// Something takes the message but never acknowledges it.
-	sub, err := nc.Subscribe("mfa.delivery.>", func(*nats.Msg) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Unsubscribe() })
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	neverAck(t, nc)
 
 	start := time.Now()
 	done := make(chan error, 1)
@@ -173,15 +179,7 @@ func TestStart_ManyInFlightEachWaitsForItsAck(t *testing.T) {
 
 func TestStart_RefusesAtOnceWhenAcksPileUp(t *testing.T) {
 	nc, _, p := connect(t, time.Minute)
-	// Something takes every message but never acknowledges it.
-	sub, err := nc.Subscribe("mfa.delivery.>", func(*nats.Msg) {})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sub.Unsubscribe() })
-	if err := nc.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	neverAck(t, nc)
 
 	for i := range maxPending {
 		d := delivery()
