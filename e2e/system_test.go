@@ -193,7 +193,7 @@ func StartSystem(t *testing.T, extra map[string]string) *System {
 		"MFA_EMAIL_FROM": "no-reply@mfa.e2e", "MFA_SMS_PROVIDER": "vonage",
 		"MFA_VONAGE_API_KEY": s.Vonage.Key, "MFA_VONAGE_API_SECRET": s.Vonage.Secret,
 		"MFA_VONAGE_BASE_URL": s.Vonage.BaseURL(), "MFA_WORKER_BACKOFF": "50ms,100ms,200ms",
-		"MFA_WORKER_FETCH_WAIT": "200ms", "MFA_WORKER_SHUTDOWN_TIMEOUT": "5s",
+		"MFA_WORKER_SHUTDOWN_TIMEOUT": "5s",
 	}
 	for k, v := range extra {
 		s.env[k] = v

@@ -114,6 +114,7 @@ type Server struct {
 	mu     sync.Mutex
 	srv    *smtp.Server
 	msgs   []Message
+	cmds   []string
 	reject func(rcpt string) error
 	delay  time.Duration
 }
@@ -145,7 +146,7 @@ func (s *Server) serve(ln net.Listener) {
 	s.mu.Lock()
 	s.srv = srv
 	s.mu.Unlock()
-	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = srv.Serve(recorder{Listener: ln, s: s}) }()
 }
 
 // Addr returns the host and port to send to.

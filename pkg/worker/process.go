@@ -71,7 +71,7 @@ func LoadCommon(l *envconf.Loader, ch events.Channel) Common {
 		MaxDeliver:      l.Int("MFA_WORKER_MAX_DELIVER", def.MaxDeliver),
 		AckWait:         l.Duration("MFA_WORKER_ACK_WAIT", def.AckWait),
 		SendTimeout:     l.Duration("MFA_WORKER_SEND_TIMEOUT", def.SendTimeout),
-		FetchWait:       l.Duration("MFA_WORKER_FETCH_WAIT", def.FetchWait),
+		PullExpiry:      l.Duration("MFA_WORKER_PULL_EXPIRY", def.PullExpiry),
 		ShutdownTimeout: l.Duration("MFA_WORKER_SHUTDOWN_TIMEOUT", def.ShutdownTimeout),
 	}
 

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ciam-mfa/ciam-mfa/pkg/events"
@@ -44,8 +43,10 @@ type Config struct {
 	// SendTimeout bounds one provider call; default 10s. It must be less
 	// than AckWait.
 	SendTimeout time.Duration
-	// FetchWait is how long one pull waits for messages; default 1s.
-	FetchWait time.Duration
+	// PullExpiry is how long one pull request waits at the server before
+	// it is renewed; default 30s, at least 1s. The server sends idle
+	// heartbeats at half of it, and two missed ones renew the pull.
+	PullExpiry time.Duration
 	// ShutdownTimeout bounds how long in-flight sends may run after the
 	// worker is asked to stop; default 15s.
 	ShutdownTimeout time.Duration
@@ -67,8 +68,8 @@ func (c Config) withDefaults() Config {
 	if c.SendTimeout <= 0 {
 		c.SendTimeout = 10 * time.Second
 	}
-	if c.FetchWait <= 0 {
-		c.FetchWait = time.Second
+	if c.PullExpiry <= 0 {
+		c.PullExpiry = 30 * time.Second
 	}
 	if c.ShutdownTimeout <= 0 {
 		c.ShutdownTimeout = 15 * time.Second
@@ -81,6 +82,9 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	if c.Channel != events.ChannelEmail && c.Channel != events.ChannelSMS {
 		return events.ErrUnknownChannel
+	}
+	if c.PullExpiry < time.Second {
+		return fmt.Errorf("pull expiry %s must be at least 1s", c.PullExpiry)
 	}
 	if c.SendTimeout >= c.AckWait {
 		return fmt.Errorf("send timeout %s must be shorter than ack wait %s", c.SendTimeout, c.AckWait)
@@ -135,6 +139,10 @@ func (w *Worker) Setup(ctx context.Context) error {
 // ShutdownTimeout for in-flight sends; those still running are cancelled
 // and naked. Setup must have succeeded first. Run returns nil on a clean
 // stop.
+//
+// Messages arrive over one long-lived pull subscription that keeps up to
+// Concurrency of them waiting, so a send that ends finds the next message
+// already there. On stop, the waiting ones are naked for other workers.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.cons == nil {
 		return errors.New("worker: Setup was not called")
@@ -148,11 +156,15 @@ func (w *Worker) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	w.log.Info("worker started", slog.Int("concurrency", w.cfg.Concurrency))
 	for ctx.Err() == nil {
-		n := w.acquire(ctx, slots)
-		if n == 0 {
-			break
+		it, err := w.cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency),
+			jetstream.PullExpiry(w.cfg.PullExpiry))
+		if err != nil {
+			w.log.Warn("pull subscription failed", logging.Err(err))
+			sleep(ctx, retryPause)
+			continue
 		}
-		got := w.fetch(ctx, n, func(m jetstream.Msg) {
+
+		w.consume(ctx, it, slots, func(m jetstream.Msg) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -160,58 +172,55 @@ func (w *Worker) Run(ctx context.Context) error {
 				w.handle(sendCtx, m)
 			}()
 		})
-		for i := got; i < n; i++ {
-			<-slots
-		}
+		w.handBack(it)
 	}
 
 	return w.drain(&wg, cancelSends)
 }
 
-// acquire blocks for one free slot, then takes every other free one, and
-// returns how many it holds (0 when ctx ended first).
-func (w *Worker) acquire(ctx context.Context, slots chan struct{}) int {
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0
-	}
-	n := 1
-	for n < cap(slots) {
+// consume starts each message of it once a slot is free, until ctx is
+// cancelled or the subscription ends.
+func (w *Worker) consume(ctx context.Context, it jetstream.MessagesContext, slots chan struct{},
+	start func(jetstream.Msg)) {
+	for {
 		select {
 		case slots <- struct{}{}:
-			n++
-		default:
-			return n
-		}
-	}
-
-	return n
-}
-
-// fetch pulls up to n messages, passing each to start as it arrives, and
-// returns how many arrived.
-func (w *Worker) fetch(ctx context.Context, n int, start func(jetstream.Msg)) int {
-	batch, err := w.cons.Fetch(n, jetstream.FetchMaxWait(w.cfg.FetchWait))
-	if err != nil {
-		if ctx.Err() == nil {
-			w.log.Warn("fetch failed", logging.Err(err))
-			sleep(ctx, w.cfg.FetchWait)
+		case <-ctx.Done():
+			return
 		}
 
-		return 0
-	}
+		m, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			<-slots
+			if ctx.Err() == nil {
+				w.log.Warn("pull subscription ended; subscribing again", logging.Err(err))
+				sleep(ctx, retryPause)
+			}
 
-	got := 0
-	for m := range batch.Messages() {
-		got++
+			return
+		}
+
 		start(m)
 	}
+}
 
-	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-		w.log.Warn("fetch ended with error", logging.Err(err))
+// handBack closes the subscription and naks the messages that were
+// waiting in it, so that another worker takes them at once.
+func (w *Worker) handBack(it jetstream.MessagesContext) {
+	it.Drain()
+	for n := 0; ; n++ {
+		m, err := it.Next(jetstream.NextMaxWait(retryPause))
+		if err != nil {
+			if n > 0 {
+				w.log.Info("waiting messages handed back", slog.Int("count", n))
+			}
+			return
+		}
+
+		if err := m.Nak(); err != nil {
+			w.log.Warn("nak failed; the message returns after the ack wait", logging.Err(err))
+		}
 	}
-	return got
 }
 
 func (w *Worker) drain(wg *sync.WaitGroup, cancelSends context.CancelFunc) error {
@@ -230,6 +239,10 @@ func (w *Worker) drain(wg *sync.WaitGroup, cancelSends context.CancelFunc) error
 
 	return nil
 }
+
+// retryPause is the wait before subscribing again after a failure, and
+// the longest wait for a waiting message while handing them back.
+const retryPause = time.Second
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)

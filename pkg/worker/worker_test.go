@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -75,7 +76,7 @@ func (h *harness) run(sender Sender, tune func(*Config)) {
 	h.t.Helper()
 	cfg := Config{Channel: events.ChannelEmail, Concurrency: 4, MaxDeliver: 4,
 		Backoff: []time.Duration{20 * time.Millisecond}, AckWait: 2 * time.Second,
-		SendTimeout: time.Second, FetchWait: 100 * time.Millisecond, ShutdownTimeout: time.Second}
+		SendTimeout: time.Second, ShutdownTimeout: time.Second}
 	if tune != nil {
 		tune(&cfg)
 	}
@@ -267,4 +268,62 @@ func containsAny(s string, subs ...string) bool {
 		}
 	}
 	return false
+}
+
+// gateSender holds every send until its gate is opened.
+type gateSender struct {
+	fakeSender
+	gate    chan struct{}
+	started chan struct{}
+}
+
+func (g *gateSender) Send(ctx context.Context, d *events.Delivery, s events.Secret) (string, error) {
+	g.started <- struct{}{}
+	<-g.gate
+	return g.fakeSender.Send(ctx, d, s)
+}
+
+// A worker that stops hands back what it had taken but not started, so
+// that another worker sends it at once rather than after the ack wait.
+func TestWorker_StopHandsBackWaitingMessages(t *testing.T) {
+	h := newHarness(t)
+	const busy, total = 4, 10
+	g := &gateSender{gate: make(chan struct{}), started: make(chan struct{}, total)}
+	cfg := Config{Channel: events.ChannelEmail, Concurrency: busy, AckWait: time.Minute,
+		SendTimeout: time.Second, ShutdownTimeout: 5 * time.Second}
+	first := New(cfg, h.js, h.ring, g, logging.Discard())
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := first.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- first.Run(ctx) }()
+	ids := make([]string, total)
+	for i := range ids {
+		ids[i] = "b-" + strconv.Itoa(i)
+		h.publish(ids[i], time.Minute)
+	}
+	for range busy {
+		<-g.started
+	}
+	time.Sleep(200 * time.Millisecond) // more messages reach the worker's buffer
+	cancel()
+	close(g.gate)
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if calls, _ := g.counts(); calls != busy {
+		t.Fatalf("the stopping worker sent %d messages, want the %d it had started", calls, busy)
+	}
+
+	fs := &fakeSender{}
+	h.run(fs, func(c *Config) { c.AckWait = time.Minute; c.SendTimeout = time.Second })
+	deadline := time.Now().Add(10 * time.Second)
+	for _, sent := fs.counts(); sent < total-busy; _, sent = fs.counts() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the next worker sent %d of the %d left within 10s, want all well before the ack wait",
+				sent, total-busy)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

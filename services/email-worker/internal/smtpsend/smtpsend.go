@@ -12,7 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"net/textproto"
 	"time"
 
 	"github.com/wneessen/go-mail"
@@ -69,6 +69,7 @@ type Sender struct {
 	templates Config
 	from      string
 	fromName  string
+	timeout   time.Duration
 	log       *slog.Logger
 	now       func() time.Time
 }
@@ -84,7 +85,7 @@ func New(o Options, templates Config, log *slog.Logger) (*Sender, error) {
 	if o.PoolSize <= 0 {
 		o.PoolSize = 16
 	}
-	opts := []mail.Option{mail.WithPort(o.Port), mail.WithTimeout(o.Timeout)}
+	opts := []mail.Option{mail.WithPort(o.Port), mail.WithTimeout(o.Timeout), mail.WithoutNoop()}
 	switch o.TLS {
 	case "none":
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
@@ -109,7 +110,7 @@ func New(o Options, templates Config, log *slog.Logger) (*Sender, error) {
 		return nil, fmt.Errorf("smtp client: %w", err)
 	}
 	return &Sender{client: client, pool: make(chan *smtp.Client, o.PoolSize), templates: templates,
-		from: o.From, fromName: o.FromName, log: log, now: time.Now}, nil
+		from: o.From, fromName: o.FromName, timeout: o.Timeout, log: log, now: time.Now}, nil
 }
 
 // Send renders and sends d to the destination in s, returning the
@@ -190,30 +191,83 @@ func (s *Sender) sign(ctx context.Context, m *mail.Msg, d *events.Delivery) erro
 	return nil
 }
 
-// deliver sends msg on a pooled connection, redialling once if the pooled
-// one turns out to be dead.
+// deliver sends msg on a pooled connection. A pooled connection that
+// turns out to be closed fails before the server has taken anything, so
+// the message is tried once more on a new one.
 func (s *Sender) deliver(ctx context.Context, msg *mail.Msg) error {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return worker.Permanent("bad-sender", err)
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return worker.Permanent("bad-recipient", err)
+	}
+
 	conn, pooled, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
-	err = s.client.SendWithSMTPClient(conn, msg)
-	if err != nil && pooled && deadConn(err) {
+	err = s.transact(conn, msg, from, rcpts)
+	var te *txError
+	if pooled && errors.As(err, &te) && te.closed() && te.step != stepEnd {
 		s.discard(conn)
 		if conn, err = s.dial(ctx); err != nil {
 			return err
 		}
-		err = s.client.SendWithSMTPClient(conn, msg)
+		err = s.transact(conn, msg, from, rcpts)
 	}
 
-	if err != nil && deadConn(err) {
-		s.discard(conn)
-		return err
-	}
-
-	s.release(conn)
-
+	s.settle(conn, err)
 	return err
+}
+
+// transact runs one mail transaction: MAIL, RCPT for each recipient,
+// DATA and the content. It sends no NOOP before and no RSET after: the
+// next MAIL starts a new transaction, and a closed connection shows at
+// the first command.
+func (s *Sender) transact(c *smtp.Client, msg *mail.Msg, from string, rcpts []string) error {
+	if err := c.UpdateDeadline(s.timeout); err != nil {
+		return &txError{step: stepMail, err: err}
+	}
+	if err := c.Mail(from); err != nil {
+		return &txError{step: stepMail, err: err}
+	}
+	for _, rcpt := range rcpts {
+		if err := c.Rcpt(rcpt); err != nil {
+			return &txError{step: stepRcpt, err: err}
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return &txError{step: stepData, err: err}
+	}
+	if _, err := msg.WriteTo(w); err != nil {
+		return &txError{step: stepContent, err: err}
+	}
+	if err := w.Close(); err != nil {
+		return &txError{step: stepEnd, err: err}
+	}
+	return nil
+}
+
+// settle returns conn to the pool after err, the outcome of a
+// transaction on it. A refused transaction that is still open is reset
+// first; a connection that failed without a reply is closed.
+func (s *Sender) settle(conn *smtp.Client, err error) {
+	var te *txError
+	switch {
+	case err == nil:
+	case !errors.As(err, &te) || te.closed() || te.step == stepContent:
+		s.discard(conn)
+		return
+	case te.step != stepEnd:
+		if conn.Reset() != nil {
+			s.discard(conn)
+			return
+		}
+	}
+	s.release(conn)
 }
 
 func (s *Sender) conn(ctx context.Context) (*smtp.Client, bool, error) {
@@ -258,34 +312,54 @@ func (s *Sender) Close() error {
 	}
 }
 
-// deadConn reports whether err means the connection, not the message,
-// failed.
-func deadConn(err error) bool {
-	var se *mail.SendError
-	if errors.As(err, &se) {
-		return se.Reason == mail.ErrConnCheck || se.Reason == mail.ErrSMTPReset ||
-			se.Reason == mail.ErrWriteContent || se.Reason == mail.ErrSMTPDataClose && se.ErrorCode() == 0
-	}
+// The steps of a mail transaction.
+const (
+	stepMail    = "MAIL"
+	stepRcpt    = "RCPT"
+	stepData    = "DATA"
+	stepContent = "content"
+	stepEnd     = "end of data"
+)
 
-	var ne net.Error
-
-	return errors.As(err, &ne) || errors.Is(err, mail.ErrNoActiveConnection)
+// txError is a failed step of a mail transaction.
+type txError struct {
+	step string
+	err  error
 }
 
-// classify marks permanent SMTP failures for the delivery loop.
+func (e *txError) Error() string { return "smtp " + e.step + ": " + e.err.Error() }
+
+func (e *txError) Unwrap() error { return e.err }
+
+// code is the server's reply code, or 0 when none was read.
+func (e *txError) code() int {
+	var re *textproto.Error
+	if errors.As(e.err, &re) {
+		return re.Code
+	}
+	return 0
+}
+
+// closed reports whether the connection is gone: no reply came, or the
+// server said it is closing the channel (421).
+func (e *txError) closed() bool {
+	c := e.code()
+	return c == 0 || c == 421
+}
+
+// classify marks permanent SMTP failures for the delivery loop: a 5xx
+// reply to the sender, a recipient or the message.
 func classify(err error) error {
-	var se *mail.SendError
-	if !errors.As(err, &se) || se.IsTemp() || se.ErrorCode() < 500 {
+	var te *txError
+	if !errors.As(err, &te) || te.code() < 500 {
 		return err
 	}
-	switch se.Reason {
-	case mail.ErrSMTPRcptTo:
+	switch te.step {
+	case stepRcpt:
 		return worker.Permanent("recipient-rejected", err)
-	case mail.ErrSMTPMailFrom:
+	case stepMail:
 		return worker.Permanent("sender-rejected", err)
-	case mail.ErrSMTPData, mail.ErrSMTPDataClose:
-		return worker.Permanent("message-rejected", err)
 	default:
-		return err
+		return worker.Permanent("message-rejected", err)
 	}
 }

@@ -62,6 +62,58 @@ func TestSender_Send(t *testing.T) {
 	if h.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(h.Get("From"), "no-reply@acme.example") {
 		t.Errorf("headers = %v", h)
 	}
+
+	// One connection, and each message costs only its own transaction:
+	// no liveness probe before it and no reset after it.
+	want := "EHLO MAIL RCPT DATA MAIL RCPT DATA MAIL RCPT DATA"
+	if got := strings.Join(srv.Commands(), " "); got != want {
+		t.Errorf("commands = %q, want %q", got, want)
+	}
+}
+
+func TestSender_ReusesConnections(t *testing.T) {
+	t.Run("a pooled connection the server closed is replaced", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		s := newSender(t, srv)
+		d, sec := delivery("jon@example.com")
+		if _, err := s.Send(context.Background(), d, sec); err != nil {
+			t.Fatal(err)
+		}
+		srv.Stop()
+		srv.Restart()
+		if _, err := s.Send(context.Background(), d, sec); err != nil {
+			t.Fatalf("Send after the server dropped the pooled connection = %v", err)
+		}
+		if n := len(srv.WaitFor(2, 5*time.Second)); n != 2 {
+			t.Errorf("%d messages received, want 2", n)
+		}
+	})
+	t.Run("a refused transaction leaves the connection usable", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		srv.RejectRecipients(func(rcpt string) error {
+			if strings.HasPrefix(rcpt, "nobody@") {
+				return smtptest.ErrRecipient
+			}
+			return nil
+		})
+		s := newSender(t, srv)
+		d, sec := delivery("nobody@example.com")
+		if _, err := s.Send(context.Background(), d, sec); worker.Reason(err) != "recipient-rejected" {
+			t.Fatalf("Send = %v; want recipient-rejected", err)
+		}
+		d, sec = delivery("jon@example.com")
+		if _, err := s.Send(context.Background(), d, sec); err != nil {
+			t.Fatal(err)
+		}
+		msgs := srv.WaitFor(1, 5*time.Second)
+		if got := msgs[0].To; len(got) != 1 || got[0] != "jon@example.com" {
+			t.Errorf("RCPT TO = %v, want only jon@example.com", got)
+		}
+		want := "EHLO MAIL RCPT RSET MAIL RCPT DATA"
+		if got := strings.Join(srv.Commands(), " "); got != want {
+			t.Errorf("commands = %q, want %q", got, want)
+		}
+	})
 }
 
 func TestSender_Failures(t *testing.T) {
