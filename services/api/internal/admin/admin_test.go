@@ -517,9 +517,7 @@ func TestAdmin_AuditEscapesControls(t *testing.T) {
 
 func TestAdmin_StoreDownAnswers503(t *testing.T) {
 	api := apitest.Start(t, nil)
-	if err := api.App.Store().Close(); err != nil {
-		t.Fatal(err)
-	}
+	api.CloseStore()
 	tests := []struct {
 		method, path string
 		body         obj

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,18 @@ type API struct {
 	// SkipSpec turns off the OpenAPI check of answers, for benchmarks,
 	// where it would cost more than the request.
 	SkipSpec bool
+	// storeClosed is set by CloseStore.
+	storeClosed atomic.Bool
+}
+
+// CloseStore closes the bbolt store under the running API, as a failed
+// disk would leave it: every write is refused from then on.
+func (a *API) CloseStore() {
+	a.t.Helper()
+	a.storeClosed.Store(true)
+	if err := a.App.Store().Close(); err != nil {
+		a.t.Fatal(err)
+	}
 }
 
 // Start starts an API; env overrides the test defaults (MFA_* names). It
@@ -84,13 +97,15 @@ func Start(t testing.TB, env map[string]string) *API {
 
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
+	var api *API
 	t.Cleanup(func() {
 		cancel()
-		if err := <-done; err != nil {
+		// After CloseStore, the shutdown's own close of the store fails.
+		if err := <-done; err != nil && !api.storeClosed.Load() {
 			t.Errorf("app.Run: %v", err)
 		}
 	})
-	api := &API{t: t, App: a, Config: cfg, NATS: ns, Logs: logs, Base: "http://" + a.PublicAddr(),
+	api = &API{t: t, App: a, Config: cfg, NATS: ns, Logs: logs, Base: "http://" + a.PublicAddr(),
 		Admin: "http://" + a.AdminAddr(), http: &http.Client{Timeout: 10 * time.Second},
 		spec:      loadSpec(t, "the public OpenAPI document", httpapi.OpenAPI, false),
 		adminSpec: loadSpec(t, "the admin OpenAPI document", admin.OpenAPI, true)}

@@ -268,6 +268,31 @@ func TestAPI_JetStreamDown(t *testing.T) {
 	}
 }
 
+// A request the store refuses before its commit begins has sent nothing:
+// it is refused without a warning about a code sent for nothing, and its
+// rate charge is given back.
+func TestAPI_StoreDownSendsNothing(t *testing.T) {
+	api := apitest.Start(t, nil)
+	id, secret := api.CreateClient(map[string]any{"limits": map[string]any{
+		"user": map[string]any{"max": 1, "windowSeconds": 60}}})
+	tok := api.Token(id, secret, "")
+	before := api.StreamMessages()
+	api.CloseStore()
+	for i := range 2 {
+		r := api.Do(http.MethodPost, "/v1/otp", tok, emailBody("jdoe", "jon@example.com"))
+		if r.Status != http.StatusServiceUnavailable || r.Code() != "UNAVAILABLE" {
+			t.Fatalf("request %d with the store closed = %d %s; want 503 UNAVAILABLE, the charge refunded",
+				i+1, r.Status, r.Body)
+		}
+	}
+	if n := api.StreamMessages(); n != before {
+		t.Errorf("%d deliveries published with the store closed, want none", n-before)
+	}
+	if logs := api.Logs.String(); strings.Contains(logs, "may have been sent") {
+		t.Error("warned of a code sent for nothing, though none was published")
+	}
+}
+
 func TestAPI_NoSecretsInLogs(t *testing.T) {
 	api := apitest.Start(t, nil)
 	tok := api.Token(api.ClientID, api.Secret, "")

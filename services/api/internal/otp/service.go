@@ -232,8 +232,11 @@ func (s *Service) publishWhileStoring(cr *creation, secret events.Secret) (*stor
 
 	// The publish starts on the store's committing goroutine, so that the
 	// publishes of one commit go out together; Start never waits there.
-	wait, unsent := func() error { return errNotCommitted }, error(nil)
+	// A write the store refuses before its commit begins never calls the
+	// start: then nothing was sent either.
+	wait, unsent := func() error { return errNotCommitted }, errNotCommitted
 	err = s.store.CreateChallengeStarting(c, cr.guard, func() {
+		unsent = nil
 		defer func() {
 			if p := recover(); p != nil {
 				unsent = fmt.Errorf("publishing panicked: %v", p)
