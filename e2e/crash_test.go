@@ -33,7 +33,7 @@ func TestE2E_WorkerKilledMidBatch(t *testing.T) {
 	const concurrency = 4
 	s := StartSystem(t, map[string]string{
 		"MFA_WORKER_CONCURRENCY": fmt.Sprint(concurrency), "MFA_WORKER_ACK_WAIT": "3s",
-		"MFA_WORKER_SEND_TIMEOUT": "2s",
+		"MFA_WORKER_SEND_TIMEOUT": "1500ms",
 	})
 	s.SMTP.SetDelay(200 * time.Millisecond)
 	victim := s.workers[0]

@@ -11,8 +11,8 @@
 //     allowed attempt failing, or a message that cannot be read.
 //
 // Each outcome is reported to MFA_STATUS. Long sends are kept alive with
-// progress heartbeats. On shutdown the loop stops fetching, naks the
-// messages that had arrived but not started, and lets what it holds
-// finish; anything still running at the hard deadline is naked so another
-// worker takes it at once.
+// progress heartbeats. On shutdown the loop stops fetching and lets what it
+// holds finish, the messages that had arrived but not started included;
+// anything still running or waiting at the hard deadline is naked so
+// another worker takes it at once.
 package worker

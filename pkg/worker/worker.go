@@ -40,12 +40,14 @@ type Config struct {
 	// AckWait is the consumer's ack deadline; default 30s. Heartbeats go
 	// out at a third of it.
 	AckWait time.Duration
-	// SendTimeout bounds one provider call; default 10s. It must be less
-	// than AckWait.
+	// SendTimeout bounds one provider call; default 10s, at most half of
+	// AckWait: a message taken from the server may wait for a free slot
+	// about that long, and its send heartbeats only from its start.
 	SendTimeout time.Duration
 	// PullExpiry is how long one pull request waits at the server before
 	// it is renewed; default 30s, at least 1s. The server sends idle
-	// heartbeats at half of it, and two missed ones renew the pull.
+	// heartbeats at half of it (at most every 30s), and two missed ones
+	// renew the subscription.
 	PullExpiry time.Duration
 	// ShutdownTimeout bounds how long in-flight sends may run after the
 	// worker is asked to stop; default 15s.
@@ -86,8 +88,10 @@ func (c Config) Validate() error {
 	if c.PullExpiry < time.Second {
 		return fmt.Errorf("pull expiry %s must be at least 1s", c.PullExpiry)
 	}
-	if c.SendTimeout >= c.AckWait {
-		return fmt.Errorf("send timeout %s must be shorter than ack wait %s", c.SendTimeout, c.AckWait)
+	// A message may wait for a free slot about as long as a send lasts
+	// before its own send begins to heartbeat.
+	if 2*c.SendTimeout > c.AckWait {
+		return fmt.Errorf("send timeout %s must be at most half the ack wait %s", c.SendTimeout, c.AckWait)
 	}
 	return nil
 }
@@ -135,25 +139,34 @@ func (w *Worker) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Run pulls and handles messages until ctx is cancelled, then waits up to
-// ShutdownTimeout for in-flight sends; those still running are cancelled
-// and naked. Setup must have succeeded first. Run returns nil on a clean
-// stop.
+// Run pulls and handles messages until ctx is cancelled, then lets what
+// it holds finish within ShutdownTimeout; sends still running then are
+// cancelled and naked. Setup must have succeeded first. Run returns nil on
+// a clean stop.
 //
 // Messages arrive over one long-lived pull subscription that keeps up to
 // Concurrency of them waiting, so a send that ends finds the next message
-// already there. On stop, the waiting ones are naked for other workers.
+// already there. When the subscription ends, or the worker stops, the
+// messages waiting in it are still handled: naking them would spend one
+// of their attempts.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.cons == nil {
 		return errors.New("worker: Setup was not called")
 	}
 	// Sends get their own context, cancelled only at the hard deadline,
 	// so a stop request lets them finish.
-	sendCtx, cancelSends := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelSends()
-
+	sendCtx := hardDeadline(ctx, w.cfg.ShutdownTimeout)
 	slots := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
+	start := func(m jetstream.Msg) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			w.handle(sendCtx, m)
+		}()
+	}
+
 	w.log.Info("worker started", slog.Int("concurrency", w.cfg.Concurrency))
 	for ctx.Err() == nil {
 		it, err := w.cons.Messages(jetstream.PullMaxMessages(w.cfg.Concurrency),
@@ -164,84 +177,92 @@ func (w *Worker) Run(ctx context.Context) error {
 			continue
 		}
 
-		w.consume(ctx, it, slots, func(m jetstream.Msg) {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-slots }()
-				w.handle(sendCtx, m)
-			}()
-		})
-		w.handBack(it)
+		err = w.consume(ctx, it, slots, start)
+		w.finishWaiting(sendCtx, it, slots, start)
+		if err != nil {
+			w.log.Warn("pull subscription ended; subscribing again", logging.Err(err))
+			sleep(ctx, retryPause)
+		}
 	}
 
-	return w.drain(&wg, cancelSends)
+	return w.drain(sendCtx, &wg)
 }
 
-// consume starts each message of it once a slot is free, until ctx is
-// cancelled or the subscription ends.
+// hardDeadline returns a context that ends limit after ctx does.
+func hardDeadline(ctx context.Context, limit time.Duration) context.Context {
+	hard, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	context.AfterFunc(ctx, func() { time.AfterFunc(limit, cancel) })
+	return hard
+}
+
+// consume starts each message of it once a slot is free. It returns nil
+// when ctx is cancelled, and the error that ended the subscription
+// otherwise.
 func (w *Worker) consume(ctx context.Context, it jetstream.MessagesContext, slots chan struct{},
-	start func(jetstream.Msg)) {
+	start func(jetstream.Msg)) error {
 	for {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
-			return
+			return nil
 		}
 
 		m, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			<-slots
-			if ctx.Err() == nil {
-				w.log.Warn("pull subscription ended; subscribing again", logging.Err(err))
-				sleep(ctx, retryPause)
+			if ctx.Err() != nil {
+				return nil
 			}
-
-			return
+			return err
 		}
 
 		start(m)
 	}
 }
 
-// handBack closes the subscription and naks the messages that were
-// waiting in it, so that another worker takes them at once.
-func (w *Worker) handBack(it jetstream.MessagesContext) {
+// finishWaiting closes the subscription and starts the messages still waiting
+// in it as slots free up. Those not started by the hard deadline are
+// naked, like the sends it cancels.
+func (w *Worker) finishWaiting(hard context.Context, it jetstream.MessagesContext, slots chan struct{},
+	start func(jetstream.Msg)) {
 	it.Drain()
-	for n := 0; ; n++ {
+	for {
 		m, err := it.Next(jetstream.NextMaxWait(retryPause))
 		if err != nil {
-			if n > 0 {
-				w.log.Info("waiting messages handed back", slog.Int("count", n))
-			}
 			return
 		}
 
-		if err := m.Nak(); err != nil {
-			w.log.Warn("nak failed; the message returns after the ack wait", logging.Err(err))
+		select {
+		case slots <- struct{}{}:
+			start(m)
+		case <-hard.Done():
+			if err := m.Nak(); err != nil {
+				w.log.Warn("nak failed; the message returns after the ack wait", logging.Err(err))
+			}
 		}
 	}
 }
 
-func (w *Worker) drain(wg *sync.WaitGroup, cancelSends context.CancelFunc) error {
+// drain waits for the handlers; at the hard deadline their sends are
+// cancelled, fail as temporary and are naked for another worker.
+func (w *Worker) drain(hard context.Context, wg *sync.WaitGroup) error {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		w.log.Info("worker stopped")
 		return nil
-	case <-time.After(w.cfg.ShutdownTimeout):
+	case <-hard.Done():
 	}
-	// Cancelled sends fail as temporary and are naked for another worker.
-	cancelSends()
+
 	<-done
 	w.log.Warn("worker stopped at deadline; unfinished sends were handed back")
-
 	return nil
 }
 
 // retryPause is the wait before subscribing again after a failure, and
-// the longest wait for a waiting message while handing them back.
+// the longest wait for the next waiting message of a closing
+// subscription.
 const retryPause = time.Second
 
 func sleep(ctx context.Context, d time.Duration) {

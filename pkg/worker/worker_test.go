@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,9 +119,19 @@ func (h *harness) publish(authID string, expiresIn time.Duration) *events.Delive
 // statuses polls MFA_STATUS until want states arrived for authID.
 func (h *harness) statuses(authID string, want int) []events.State {
 	h.t.Helper()
+	var states []events.State
+	for _, st := range h.statusEvents(authID, want) {
+		states = append(states, st.State)
+	}
+	return states
+}
+
+// statusEvents polls MFA_STATUS until want events arrived for authID.
+func (h *harness) statusEvents(authID string, want int) []events.Status {
+	h.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		var got []events.State
+		var got []events.Status
 		cons, err := h.js.OrderedConsumer(context.Background(), events.StreamStatus, jetstream.OrderedConsumerConfig{})
 		if err != nil {
 			h.t.Fatal(err)
@@ -132,7 +143,7 @@ func (h *harness) statuses(authID string, want int) []events.State {
 		for m := range batch.Messages() {
 			st, err := events.UnmarshalStatus(m.Data())
 			if err == nil && st.AuthID == authID {
-				got = append(got, st.State)
+				got = append(got, st)
 			}
 		}
 		if len(got) >= want || time.Now().After(deadline) {
@@ -283,9 +294,9 @@ func (g *gateSender) Send(ctx context.Context, d *events.Delivery, s events.Secr
 	return g.fakeSender.Send(ctx, d, s)
 }
 
-// A worker that stops hands back what it had taken but not started, so
-// that another worker sends it at once rather than after the ack wait.
-func TestWorker_StopHandsBackWaitingMessages(t *testing.T) {
+// A worker that stops still sends the messages it had taken but not
+// started, each on its first attempt: naking them would spend one.
+func TestWorker_StopFinishesWaitingMessages(t *testing.T) {
 	h := newHarness(t)
 	const busy, total = 4, 10
 	g := &gateSender{gate: make(chan struct{}), started: make(chan struct{}, total)}
@@ -306,24 +317,100 @@ func TestWorker_StopHandsBackWaitingMessages(t *testing.T) {
 	for range busy {
 		<-g.started
 	}
-	time.Sleep(200 * time.Millisecond) // more messages reach the worker's buffer
+	h.waitAckPending(busy + 1) // more than it sends: some wait in its buffer
 	cancel()
 	close(g.gate)
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	if calls, _ := g.counts(); calls != busy {
-		t.Fatalf("the stopping worker sent %d messages, want the %d it had started", calls, busy)
+	if calls, _ := g.counts(); calls <= busy {
+		t.Errorf("the stopping worker sent %d messages, want the waiting ones too", calls)
 	}
 
-	fs := &fakeSender{}
-	h.run(fs, func(c *Config) { c.AckWait = time.Minute; c.SendTimeout = time.Second })
-	deadline := time.Now().Add(10 * time.Second)
-	for _, sent := fs.counts(); sent < total-busy; _, sent = fs.counts() {
-		if time.Now().After(deadline) {
-			t.Fatalf("the next worker sent %d of the %d left within 10s, want all well before the ack wait",
-				sent, total-busy)
+	h.run(&fakeSender{}, nil)
+	for _, id := range ids {
+		got := h.statusEvents(id, 1)
+		if len(got) != 1 || got[0].State != events.StateSent || got[0].Attempt != 1 {
+			t.Errorf("%s: statuses = %+v, want one sent on attempt 1", id, got)
 		}
-		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A message waiting for a free slot is not handed out again while it
+// waits, given a send timeout within the bound Validate sets: a second
+// worker, idle beside a busy one, sends nothing the busy one sends.
+func TestWorker_WaitingMessagesAreNotRedelivered(t *testing.T) {
+	h := newHarness(t)
+	timing := func(c *Config) { c.AckWait = 4 * time.Second; c.SendTimeout = 2 * time.Second }
+	slow := &slowSender{d: 1400 * time.Millisecond}
+	h.run(slow, timing)
+	const total = 8
+	for i := range total {
+		h.publish("w-"+strconv.Itoa(i), time.Minute)
+	}
+	h.waitAckPending(5) // four sending, the rest waiting
+	idle := &fakeSender{}
+	h.run(idle, timing)
+	for i := range total {
+		id := "w-" + strconv.Itoa(i)
+		if got := h.statusEvents(id, 1); len(got) != 1 || got[0].Attempt != 1 {
+			t.Errorf("%s: statuses = %+v, want one, on attempt 1", id, got)
+		}
+	}
+	if calls, _ := idle.counts(); int(slow.calls.Load())+calls != total {
+		t.Errorf("%d sends by the busy worker and %d by the idle one for %d messages",
+			slow.calls.Load(), calls, total)
+	}
+}
+
+func TestConfig_SendTimeoutWithinHalfTheAckWait(t *testing.T) {
+	c := Config{Channel: events.ChannelEmail, AckWait: 3 * time.Second}
+	c.SendTimeout = 1500 * time.Millisecond
+	if err := c.Validate(); err != nil {
+		t.Errorf("half the ack wait: %v", err)
+	}
+	c.SendTimeout = 1501 * time.Millisecond
+	if err := c.Validate(); err == nil {
+		t.Error("a send timeout over half the ack wait was accepted")
+	}
+}
+
+// slowSender takes d over each send.
+type slowSender struct {
+	d     time.Duration
+	calls atomic.Int32
+}
+
+func (s *slowSender) Send(ctx context.Context, _ *events.Delivery, _ events.Secret) (string, error) {
+	s.calls.Add(1)
+	select {
+	case <-time.After(s.d):
+		return "provider-1", nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// waitAckPending waits until the consumer has handed out at least n
+// messages not yet acknowledged.
+func (h *harness) waitAckPending(n int) {
+	h.t.Helper()
+	cons, err := h.js.Consumer(context.Background(), events.StreamDelivery, events.ChannelEmail.Consumer())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		info, err := cons.Info(context.Background())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if info.NumAckPending >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%d messages handed out, want %d", info.NumAckPending, n)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
