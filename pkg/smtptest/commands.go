@@ -9,7 +9,10 @@ import (
 
 // Commands returns the verbs of every command clients have sent, in the
 // order they arrived, across connections: "EHLO", "MAIL", "RCPT", ...
-// Message content is not included.
+// Message content is not included. The server reads the wire as plain
+// text, so this knows nothing of a TLS session, and a client that sends
+// content before the reply to DATA (pipelining) would have it read as
+// commands.
 func (s *Server) Commands() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -49,6 +52,7 @@ type recordingConn struct {
 	content bool
 }
 
+// Read reads from the client, recording each command line.
 func (c *recordingConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.mu.Lock()
@@ -75,6 +79,7 @@ func (c *recordingConn) command(line string) {
 	c.asked = verb == "DATA"
 }
 
+// Write answers the client; a reply to DATA says whether content follows.
 func (c *recordingConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.asked {

@@ -116,6 +116,7 @@ type Server struct {
 	msgs   []Message
 	cmds   []string
 	reject func(rcpt string) error
+	refuse error
 	delay  time.Duration
 }
 
@@ -194,6 +195,15 @@ func (s *Server) RejectRecipients(fn func(rcpt string) error) {
 	s.mu.Unlock()
 }
 
+// RefuseMessages makes the server answer the end of every message's
+// content with err (an *smtp.SMTPError picks the reply code) and keep
+// nothing; nil accepts messages again.
+func (s *Server) RefuseMessages(err error) {
+	s.mu.Lock()
+	s.refuse = err
+	s.mu.Unlock()
+}
+
 // SetDelay makes every DATA take d before it is accepted, like a slow
 // server.
 func (s *Server) SetDelay(d time.Duration) {
@@ -229,6 +239,10 @@ func (s *Server) WaitFor(n int, timeout time.Duration) []Message {
 // ErrRecipient is an SMTP 550 "no such user" reply.
 var ErrRecipient = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1},
 	Message: "no such user"}
+
+// ErrContent is an SMTP 554 reply refusing a message's content.
+var ErrContent = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0},
+	Message: "content refused"}
 
 // ErrTryLater is an SMTP 451 temporary failure reply.
 var ErrTryLater = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0},
@@ -278,9 +292,12 @@ func (se *session) Data(r io.Reader) error {
 		return errors.New("no recipients")
 	}
 	se.s.mu.Lock()
-	delay := se.s.delay
+	delay, refuse := se.s.delay, se.s.refuse
 	se.s.mu.Unlock()
 	time.Sleep(delay)
+	if refuse != nil {
+		return refuse
+	}
 	se.s.mu.Lock()
 	se.s.msgs = append(se.s.msgs, Message{From: se.from, To: se.to, Raw: raw})
 	se.s.mu.Unlock()

@@ -91,7 +91,8 @@ func (c Config) Validate() error {
 	// A message may wait for a free slot about as long as a send lasts
 	// before its own send begins to heartbeat.
 	if 2*c.SendTimeout > c.AckWait {
-		return fmt.Errorf("send timeout %s must be at most half the ack wait %s", c.SendTimeout, c.AckWait)
+		return fmt.Errorf("send timeout %s must be at most half the ack wait %s",
+			c.SendTimeout, c.AckWait)
 	}
 	return nil
 }
@@ -223,8 +224,8 @@ func (w *Worker) consume(ctx context.Context, it jetstream.MessagesContext, slot
 // finishWaiting closes the subscription and starts the messages still waiting
 // in it as slots free up. Those not started by the hard deadline are
 // naked, like the sends it cancels.
-func (w *Worker) finishWaiting(hard context.Context, it jetstream.MessagesContext, slots chan struct{},
-	start func(jetstream.Msg)) {
+func (w *Worker) finishWaiting(hard context.Context, it jetstream.MessagesContext,
+	slots chan struct{}, start func(jetstream.Msg)) {
 	it.Drain()
 	for {
 		m, err := it.Next(jetstream.NextMaxWait(retryPause))

@@ -7,6 +7,7 @@
 package smtpsend
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -36,7 +37,8 @@ type Options struct {
 	HELO string
 	// From and FromName are the default sender.
 	From, FromName string
-	// Timeout bounds each SMTP command; default 10s.
+	// Timeout bounds connecting, and each message's transaction; default
+	// 10s.
 	Timeout time.Duration
 	// PoolSize is how many connections are kept open; default 16.
 	PoolSize int
@@ -120,7 +122,22 @@ func (s *Sender) Send(ctx context.Context, d *events.Delivery, sec events.Secret
 	if err != nil {
 		return "", err
 	}
-	if err := s.deliver(ctx, msg); err != nil {
+	from, err := msg.GetSender(false)
+	if err != nil {
+		return "", worker.Permanent("bad-sender", err)
+	}
+	rcpts, err := msg.GetRecipients()
+	if err != nil {
+		return "", worker.Permanent("bad-recipient", err)
+	}
+	// Written out before the transaction, so that a failure here (a DKIM
+	// signature, say) is told apart from a connection that broke.
+	var raw bytes.Buffer
+	if _, err := msg.WriteTo(&raw); err != nil {
+		return "", worker.Permanent("message-error", err)
+	}
+
+	if err := s.deliver(ctx, from, rcpts, raw.Bytes()); err != nil {
 		return "", classify(err)
 	}
 	return msg.GetMessageID(), nil
@@ -191,42 +208,33 @@ func (s *Sender) sign(ctx context.Context, m *mail.Msg, d *events.Delivery) erro
 	return nil
 }
 
-// deliver sends msg on a pooled connection. A pooled connection that
-// turns out to be closed fails before the server has taken anything, so
-// the message is tried once more on a new one.
-func (s *Sender) deliver(ctx context.Context, msg *mail.Msg) error {
-	from, err := msg.GetSender(false)
-	if err != nil {
-		return worker.Permanent("bad-sender", err)
-	}
-	rcpts, err := msg.GetRecipients()
-	if err != nil {
-		return worker.Permanent("bad-recipient", err)
-	}
-
+// deliver sends the message raw on a pooled connection. A pooled
+// connection that turns out to be closed fails before the server has
+// taken anything, so the message is tried once more on a new one.
+func (s *Sender) deliver(ctx context.Context, from string, rcpts []string, raw []byte) error {
 	conn, pooled, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
-	err = s.transact(conn, msg, from, rcpts)
+	err = s.transact(conn, from, rcpts, raw)
 	var te *txError
 	if pooled && errors.As(err, &te) && te.closed() && te.step != stepEnd {
 		s.discard(conn)
 		if conn, err = s.dial(ctx); err != nil {
 			return err
 		}
-		err = s.transact(conn, msg, from, rcpts)
+		err = s.transact(conn, from, rcpts, raw)
 	}
 
 	s.settle(conn, err)
 	return err
 }
 
-// transact runs one mail transaction: MAIL, RCPT for each recipient,
-// DATA and the content. It sends no NOOP before and no RSET after: the
+// transact runs one mail transaction within the timeout: MAIL, RCPT for
+// each recipient, DATA and the content. It sends no NOOP before and no RSET after: the
 // next MAIL starts a new transaction, and a closed connection shows at
 // the first command.
-func (s *Sender) transact(c *smtp.Client, msg *mail.Msg, from string, rcpts []string) error {
+func (s *Sender) transact(c *smtp.Client, from string, rcpts []string, raw []byte) error {
 	if err := c.UpdateDeadline(s.timeout); err != nil {
 		return &txError{step: stepMail, err: err}
 	}
@@ -242,7 +250,7 @@ func (s *Sender) transact(c *smtp.Client, msg *mail.Msg, from string, rcpts []st
 	if err != nil {
 		return &txError{step: stepData, err: err}
 	}
-	if _, err := msg.WriteTo(w); err != nil {
+	if _, err := w.Write(raw); err != nil {
 		return &txError{step: stepContent, err: err}
 	}
 	if err := w.Close(); err != nil {
@@ -327,8 +335,10 @@ type txError struct {
 	err  error
 }
 
+// Error names the step and the server's answer.
 func (e *txError) Error() string { return "smtp " + e.step + ": " + e.err.Error() }
 
+// Unwrap returns the client's error.
 func (e *txError) Unwrap() error { return e.err }
 
 // code is the server's reply code, or 0 when none was read.

@@ -151,6 +151,24 @@ func TestSender_Failures(t *testing.T) {
 			t.Fatalf("Send after restart = %v", err)
 		}
 	})
+	t.Run("content refused is permanent, and the connection is kept", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		srv.RefuseMessages(smtptest.ErrContent)
+		s := newSender(t, srv)
+		d, sec := delivery("jon@example.com")
+		if _, err := s.Send(context.Background(), d, sec); worker.Reason(err) != "message-rejected" {
+			t.Fatalf("Send = %v (reason %q); want permanent message-rejected", err, worker.Reason(err))
+		}
+		srv.RefuseMessages(nil)
+		if _, err := s.Send(context.Background(), d, sec); err != nil {
+			t.Fatal(err)
+		}
+		want := "EHLO MAIL RCPT DATA MAIL RCPT DATA"
+		if got := strings.Join(srv.Commands(), " "); got != want {
+			t.Errorf("commands = %q, want %q: the refused message tried once, its connection reused",
+				got, want)
+		}
+	})
 	t.Run("unknown template is permanent", func(t *testing.T) {
 		srv := smtptest.Start(t)
 		d, sec := delivery("jon@example.com")
