@@ -16,6 +16,7 @@ import (
 
 // handle gives one message its single outcome.
 func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
+	defer w.heartbeat(m)()
 	attempt := attemptOf(m)
 	d, err := events.UnmarshalDelivery(m.Data())
 	if err != nil {
@@ -47,7 +48,7 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 
 	log = log.With(slog.String(logging.KeyDestination, redact.Destination(secret.Destination)))
 
-	providerID, err := w.send(ctx, m, &d, secret)
+	providerID, err := w.send(ctx, &d, secret)
 	switch {
 	case err == nil:
 		w.markSent(ctx, &d, providerID, log)
@@ -67,27 +68,31 @@ func (w *Worker) handle(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
-// send calls the provider with a timeout, heartbeating so that a slow send
-// is not redelivered while it runs.
-func (w *Worker) send(ctx context.Context, m jetstream.Msg, d *events.Delivery, s events.Secret) (string, error) {
+// send calls the provider with a timeout.
+func (w *Worker) send(ctx context.Context, d *events.Delivery, s events.Secret) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, w.cfg.SendTimeout)
 	defer cancel()
-	stop := make(chan struct{})
-	defer close(stop)
+	return w.sender.Send(ctx, d, s)
+}
+
+// heartbeat tells the server every third of the ack wait that m is still
+// being handled, so that a slow send, or a slow call to JetStream around
+// it, does not get m handed out again; the returned func stops it.
+func (w *Worker) heartbeat(m jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(w.cfg.AckWait / 3)
 		defer t.Stop()
 		for {
 			select {
-			case <-stop:
+			case <-done:
 				return
 			case <-t.C:
 				_ = m.InProgress()
 			}
 		}
 	}()
-
-	return w.sender.Send(ctx, d, s)
+	return func() { close(done) }
 }
 
 func (w *Worker) alreadySent(ctx context.Context, d *events.Delivery) bool {

@@ -42,7 +42,7 @@ type Config struct {
 	AckWait time.Duration
 	// SendTimeout bounds one provider call; default 10s, at most half of
 	// AckWait: a message taken from the server may wait for a free slot
-	// about that long, and its send heartbeats only from its start.
+	// about that long, and heartbeats only once it is being handled.
 	SendTimeout time.Duration
 	// PullExpiry is how long one pull request waits at the server before
 	// it is renewed; default 30s, at least 1s. The server sends idle
@@ -156,7 +156,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	// Sends get their own context, cancelled only at the hard deadline,
 	// so a stop request lets them finish.
-	sendCtx := hardDeadline(ctx, w.cfg.ShutdownTimeout)
+	sendCtx, stopHard := hardDeadline(ctx, w.cfg.ShutdownTimeout)
+	defer stopHard()
 	slots := make(chan struct{}, w.cfg.Concurrency)
 	var wg sync.WaitGroup
 	start := func(m jetstream.Msg) {
@@ -189,18 +190,33 @@ func (w *Worker) Run(ctx context.Context) error {
 	return w.drain(sendCtx, &wg)
 }
 
-// hardDeadline returns a context that ends limit after ctx does.
-func hardDeadline(ctx context.Context, limit time.Duration) context.Context {
+// hardDeadline returns a context that ends limit after ctx does, and a
+// func that ends it at once and releases its timer.
+func hardDeadline(ctx context.Context, limit time.Duration) (context.Context, func()) {
 	hard, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	context.AfterFunc(ctx, func() { time.AfterFunc(limit, cancel) })
-	return hard
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopWatch := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(limit, cancel)
+	})
+	return hard, func() {
+		stopWatch()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
 // consume starts each message of it once a slot is free. It returns nil
 // when ctx is cancelled, and the error that ended the subscription
 // otherwise.
-func (w *Worker) consume(ctx context.Context, it jetstream.MessagesContext, slots chan struct{},
-	start func(jetstream.Msg)) error {
+func (w *Worker) consume(ctx context.Context, it jetstream.MessagesContext,
+	slots chan struct{}, start func(jetstream.Msg)) error {
 	for {
 		select {
 		case slots <- struct{}{}:
@@ -221,9 +237,9 @@ func (w *Worker) consume(ctx context.Context, it jetstream.MessagesContext, slot
 	}
 }
 
-// finishWaiting closes the subscription and starts the messages still waiting
-// in it as slots free up. Those not started by the hard deadline are
-// naked, like the sends it cancels.
+// finishWaiting closes the subscription and starts the messages still
+// waiting in it as slots free up. Those not started by the hard deadline
+// are naked, like the sends it cancels.
 func (w *Worker) finishWaiting(hard context.Context, it jetstream.MessagesContext,
 	slots chan struct{}, start func(jetstream.Msg)) {
 	it.Drain()
@@ -233,13 +249,17 @@ func (w *Worker) finishWaiting(hard context.Context, it jetstream.MessagesContex
 			return
 		}
 
-		select {
-		case slots <- struct{}{}:
-			start(m)
-		case <-hard.Done():
-			if err := m.Nak(); err != nil {
-				w.log.Warn("nak failed; the message returns after the ack wait", logging.Err(err))
+		if hard.Err() == nil {
+			select {
+			case slots <- struct{}{}:
+				start(m)
+				continue
+			case <-hard.Done():
 			}
+		}
+
+		if err := m.Nak(); err != nil {
+			w.log.Warn("nak failed; message returns after ack wait", logging.Err(err))
 		}
 	}
 }

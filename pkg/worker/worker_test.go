@@ -357,6 +357,7 @@ func TestWorker_WaitingMessagesAreNotRedelivered(t *testing.T) {
 			t.Errorf("%s: statuses = %+v, want one, on attempt 1", id, got)
 		}
 	}
+	time.Sleep(4 * time.Second) // one ack wait, for a copy handed out again to show
 	if calls, _ := idle.counts(); int(slow.calls.Load())+calls != total {
 		t.Errorf("%d sends by the busy worker and %d by the idle one for %d messages",
 			slow.calls.Load(), calls, total)

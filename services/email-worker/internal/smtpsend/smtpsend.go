@@ -37,8 +37,8 @@ type Options struct {
 	HELO string
 	// From and FromName are the default sender.
 	From, FromName string
-	// Timeout bounds connecting, and each message's transaction; default
-	// 10s.
+	// Timeout bounds connecting, and each message's transaction, within
+	// the deadline of the send's context; default 10s.
 	Timeout time.Duration
 	// PoolSize is how many connections are kept open; default 16.
 	PoolSize int
@@ -216,26 +216,34 @@ func (s *Sender) deliver(ctx context.Context, from string, rcpts []string, raw [
 	if err != nil {
 		return err
 	}
-	err = s.transact(conn, from, rcpts, raw)
+	err = s.transact(ctx, conn, from, rcpts, raw)
 	var te *txError
-	if pooled && errors.As(err, &te) && te.closed() && te.step != stepEnd {
+	if pooled && errors.As(err, &te) && te.closed() && te.step != stepEnd && ctx.Err() == nil {
 		s.discard(conn)
 		if conn, err = s.dial(ctx); err != nil {
 			return err
 		}
-		err = s.transact(conn, from, rcpts, raw)
+		err = s.transact(ctx, conn, from, rcpts, raw)
 	}
 
 	s.settle(conn, err)
 	return err
 }
 
-// transact runs one mail transaction within the timeout: MAIL, RCPT for
-// each recipient, DATA and the content. It sends no NOOP before and no RSET after: the
+// transact runs one mail transaction within the timeout and ctx's
+// deadline: MAIL, RCPT for each recipient, DATA and the content. It sends no NOOP before and no RSET after: the
 // next MAIL starts a new transaction, and a closed connection shows at
 // the first command.
-func (s *Sender) transact(c *smtp.Client, from string, rcpts []string, raw []byte) error {
-	if err := c.UpdateDeadline(s.timeout); err != nil {
+func (s *Sender) transact(ctx context.Context, c *smtp.Client, from string, rcpts []string,
+	raw []byte) error {
+	limit := s.timeout
+	if d, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(d))
+	}
+	if limit <= 0 {
+		return &txError{step: stepMail, err: context.DeadlineExceeded}
+	}
+	if err := c.UpdateDeadline(limit); err != nil {
 		return &txError{step: stepMail, err: err}
 	}
 	if err := c.Mail(from); err != nil {

@@ -169,6 +169,22 @@ func TestSender_Failures(t *testing.T) {
 				got, want)
 		}
 	})
+	t.Run("the send's deadline bounds the transaction", func(t *testing.T) {
+		srv := smtptest.Start(t)
+		s := newSender(t, srv) // 2s per transaction
+		srv.SetDelay(5 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		d, sec := delivery("jon@example.com")
+		began := time.Now()
+		_, err := s.Send(ctx, d, sec)
+		if err == nil || worker.IsPermanent(err) {
+			t.Fatalf("Send = %v; want a temporary failure", err)
+		}
+		if took := time.Since(began); took > 1500*time.Millisecond {
+			t.Errorf("Send took %s with a 200ms deadline", took)
+		}
+	})
 	t.Run("unknown template is permanent", func(t *testing.T) {
 		srv := smtptest.Start(t)
 		d, sec := delivery("jon@example.com")
