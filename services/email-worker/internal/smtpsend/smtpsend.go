@@ -218,7 +218,8 @@ func (s *Sender) deliver(ctx context.Context, from string, rcpts []string, raw [
 	}
 	err = s.transact(ctx, conn, from, rcpts, raw)
 	var te *txError
-	if pooled && errors.As(err, &te) && te.closed() && te.step != stepEnd && ctx.Err() == nil {
+	retry := pooled && errors.As(err, &te) && te.closed() && te.step != stepEnd
+	if retry && ctx.Err() == nil {
 		s.discard(conn)
 		if conn, err = s.dial(ctx); err != nil {
 			return err
