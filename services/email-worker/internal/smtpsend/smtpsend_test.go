@@ -65,7 +65,12 @@ func TestSender_Send(t *testing.T) {
 
 	// One connection, and each message costs only its own transaction:
 	// no liveness probe before it and no reset after it.
-	want := "EHLO MAIL RCPT DATA MAIL RCPT DATA MAIL RCPT DATA"
+	wantCommands(t, srv, "EHLO MAIL RCPT DATA MAIL RCPT DATA MAIL RCPT DATA")
+}
+
+// wantCommands checks the command verbs srv received, in order.
+func wantCommands(t *testing.T, srv *smtptest.Server, want string) {
+	t.Helper()
 	if got := strings.Join(srv.Commands(), " "); got != want {
 		t.Errorf("commands = %q, want %q", got, want)
 	}
@@ -109,10 +114,7 @@ func TestSender_ReusesConnections(t *testing.T) {
 		if got := msgs[0].To; len(got) != 1 || got[0] != "jon@example.com" {
 			t.Errorf("RCPT TO = %v, want only jon@example.com", got)
 		}
-		want := "EHLO MAIL RCPT RSET MAIL RCPT DATA"
-		if got := strings.Join(srv.Commands(), " "); got != want {
-			t.Errorf("commands = %q, want %q", got, want)
-		}
+		wantCommands(t, srv, "EHLO MAIL RCPT RSET MAIL RCPT DATA")
 	})
 }
 
@@ -163,11 +165,8 @@ func TestSender_Failures(t *testing.T) {
 		if _, err := s.Send(context.Background(), d, sec); err != nil {
 			t.Fatal(err)
 		}
-		want := "EHLO MAIL RCPT DATA MAIL RCPT DATA"
-		if got := strings.Join(srv.Commands(), " "); got != want {
-			t.Errorf("commands = %q, want %q: the refused message tried once, its connection reused",
-				got, want)
-		}
+		// The refused message is tried once, and its connection reused.
+		wantCommands(t, srv, "EHLO MAIL RCPT DATA MAIL RCPT DATA")
 	})
 	t.Run("the send's deadline bounds the transaction", func(t *testing.T) {
 		srv := smtptest.Start(t)
